@@ -1,0 +1,60 @@
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { LocalBlobStore } from './backends/local/local-blob-store.ts';
+import { SqliteCatalog } from './catalog/sqlite/sqlite-catalog.ts';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { buildHttpServer } from './http/server.ts';
+import { ImageStore } from './store/image-store.ts';
+import { acquireRootLock } from './store/root-lock.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: ImageStore;
+  /** The address actually bound, e.g. `http://127.0.0.1:19080`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store at `root` with the embedded backends: local disk and SQLite. */
+export async function openLocalStore(root: string, log: Logger, listPageSize?: number) {
+  const catalog = new SqliteCatalog(join(root, 'catalog'));
+  const blobs = new LocalBlobStore(root);
+  const store = new ImageStore(catalog, blobs, log, listPageSize);
+  await store.open();
+  return store;
+}
+
+/** The composition root: builds and starts a server from a typed configuration. */
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  logger?: Logger,
+): Promise<RunningServer> {
+  const config = { ...DEFAULT_CONFIG, ...overrides };
+  const log = logger ?? pino({ level: config.logLevel });
+  const root = resolve(config.root);
+  const releaseLock = await acquireRootLock(root);
+  try {
+    const store = await openLocalStore(root, log, config.listPageSize);
+    const app = buildHttpServer({ store, logger: log, maxApiVersion: config.maxApiVersion });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    log.info({ url, root }, 'imagestore listening');
+    return {
+      app,
+      store,
+      url,
+      async close() {
+        await app.close();
+        await store.close();
+        await releaseLock();
+      },
+    };
+  } catch (error) {
+    await releaseLock();
+    throw error;
+  }
+}

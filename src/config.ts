@@ -1,0 +1,21 @@
+/** Everything the server can be told, with the defaults `imagestore serve` uses. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Folder holding the catalog, the blobs and the staging files. */
+  root: string;
+  /** Highest api-version accepted; requests above it get 400 E_INVALIDARG. */
+  maxApiVersion: number;
+  /** Entries per page of a content listing before a ContinuationToken is returned. */
+  listPageSize: number;
+  logLevel: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 19080,
+  root: './data',
+  maxApiVersion: 11.3,
+  listPageSize: 5000,
+  logLevel: 'info',
+};

@@ -1,0 +1,91 @@
+import type { Usage, UsageCategory } from '../catalog/catalog.ts';
+import type { ImageStore } from './image-store.ts';
+
+export interface FsckReport {
+  removedTemporaryFiles: number;
+  releasedGarbage: number;
+  counters: Record<UsageCategory, Usage>;
+  recounted: Record<UsageCategory, Usage>;
+  foldersOutOfStep: number;
+  /** Catalogued files whose bytes are gone or have the wrong length. */
+  missingBlobs: string[];
+  wrongSizeBlobs: string[];
+  /** Blobs on disk that no catalogued file references. */
+  orphanBlobs: number;
+  repaired: boolean;
+}
+
+export function isClean(report: FsckReport): boolean {
+  return (
+    sameUsage(report.counters, report.recounted) &&
+    report.foldersOutOfStep === 0 &&
+    report.missingBlobs.length === 0 &&
+    report.wrongSizeBlobs.length === 0 &&
+    report.orphanBlobs === 0
+  );
+}
+
+function sameUsage(a: Record<UsageCategory, Usage>, b: Record<UsageCategory, Usage>) {
+  return (Object.keys(a) as UsageCategory[]).every(
+    (c) => a[c].usedSpace === b[c].usedSpace && a[c].fileCount === b[c].fileCount,
+  );
+}
+
+/**
+ * Full check of a store that no server is using: recounts usage and folder aggregates from the
+ * catalog, then compares every catalogued file with the bytes on disk. With `repair` the counters
+ * are rewritten, orphan blobs deleted, and files whose bytes are lost removed from the catalog.
+ */
+export async function checkStore(
+  store: ImageStore,
+  repair: boolean,
+  progress: (message: string) => void = () => undefined,
+): Promise<FsckReport> {
+  const { removedTemporaryFiles } = await store.blobs.open();
+  const releasedGarbage = await store.garbage.drain();
+
+  progress('recounting the catalog');
+  const recount = await store.catalog.recount(repair);
+
+  progress('listing blobs on disk');
+  const onDisk = new Map<string, number>();
+  for await (const { blob, size } of store.blobs.listBlobs()) {
+    onDisk.set(blob, size);
+    if (onDisk.size % 100_000 === 0) progress(`${onDisk.size} blobs listed`);
+  }
+
+  progress('comparing catalogued files with blobs');
+  const missingBlobs: string[] = [];
+  const wrongSizeBlobs: string[] = [];
+  const brokenKeys: string[] = [];
+  let checked = 0;
+  for await (const { blob, size, key } of store.catalog.referencedBlobs()) {
+    const actual = onDisk.get(blob);
+    if (actual === undefined) missingBlobs.push(key);
+    else if (actual !== size) wrongSizeBlobs.push(key);
+    if (actual !== size) brokenKeys.push(key);
+    onDisk.delete(blob);
+    if (++checked % 100_000 === 0) progress(`${checked} files checked`);
+  }
+  const orphans = [...onDisk.keys()];
+
+  if (repair) {
+    if (orphans.length > 0) await store.blobs.deleteBlobs(orphans);
+    if (brokenKeys.length > 0) {
+      const result = await store.catalog.applyFileMutation({ removeFiles: brokenKeys });
+      await store.blobs.deleteBlobs(result.freedBlobs);
+      await store.catalog.releaseGarbage(result.freedBlobs);
+    }
+  }
+  return {
+    removedTemporaryFiles,
+    releasedGarbage,
+    counters: recount.counters,
+    recounted: recount.recounted,
+    foldersOutOfStep: recount.foldersOutOfStep,
+    missingBlobs,
+    wrongSizeBlobs,
+    orphanBlobs: orphans.length,
+    repaired: repair,
+  };
+}

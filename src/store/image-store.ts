@@ -1,0 +1,165 @@
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { BlobStore, DiskInfo } from '../backends/blob-store.ts';
+import type {
+  Catalog,
+  FileRecord,
+  FolderRecord,
+  Usage,
+  UsageCategory,
+} from '../catalog/catalog.ts';
+import { errors } from '../errors.ts';
+import { copyContent, type CopyRequest } from './copy.ts';
+import { GarbageCollector } from './garbage-collector.ts';
+import { isReservedFolder, parseStorePath, type StorePath } from './store-path.ts';
+
+export interface ContentPage {
+  files: FileRecord[];
+  folders: FolderRecord[];
+  /** Path of the first entry of the next page, or '' when this is the last page. */
+  continuationToken: string;
+}
+
+export interface StoreInfo {
+  disk: DiskInfo;
+  usage: Record<UsageCategory | 'metadata', Usage>;
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal;
+  expectedLength?: number;
+}
+
+/** Bytes of whole-file uploads still streaming into temporary files. */
+class InFlightUploads {
+  files = 0;
+  bytes = 0;
+}
+
+/**
+ * The image store's rules on top of a catalog (where the rows live) and a blob store (where the
+ * bytes live): overwrite-always uploads, recursive idempotent delete, marker-aware copy,
+ * listing, folder sizes and usage.
+ */
+export class ImageStore {
+  readonly garbage: GarbageCollector;
+  private readonly inFlight = new InFlightUploads();
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly blobs: BlobStore,
+    readonly log: Logger,
+    readonly listPageSize = 5000,
+  ) {
+    this.garbage = new GarbageCollector(catalog, blobs, log);
+  }
+
+  /** The cheap part of fsck, run at every start. */
+  async open(): Promise<void> {
+    const { removedTemporaryFiles } = await this.blobs.open();
+    const releasedBlobs = await this.garbage.drain();
+    this.log.info({ removedTemporaryFiles, releasedBlobs }, 'store opened');
+  }
+
+  async close(): Promise<void> {
+    await this.garbage.idle();
+    await this.catalog.close();
+  }
+
+  async upload(path: StorePath, body: AsyncIterable<Buffer>, options: UploadOptions = {}) {
+    this.inFlight.files++;
+    let staged = 0;
+    try {
+      const written = await this.blobs.writeBlob(body, {
+        ...options,
+        onBytes: (count) => {
+          staged += count;
+          this.inFlight.bytes += count;
+        },
+      });
+      try {
+        options.signal?.throwIfAborted();
+        const result = await this.catalog.applyFileMutation({
+          puts: [{ path: path.path, size: written.size, blob: written.blob }],
+        });
+        this.garbage.release(result.freedBlobs);
+        return result.written[0];
+      } catch (error) {
+        await this.blobs.deleteBlobs([written.blob]);
+        throw error;
+      }
+    } finally {
+      this.inFlight.files--;
+      this.inFlight.bytes -= staged;
+    }
+  }
+
+  async list(path: StorePath, continuationToken = ''): Promise<ContentPage> {
+    const from =
+      continuationToken === ''
+        ? undefined
+        : parseStorePath(continuationToken, 'ContinuationToken').key;
+    const folder = await this.catalog.getFolder(path.key);
+    if (folder || path.key === '') {
+      const page = await this.catalog.listChildren(path.key, from, this.listPageSize);
+      const next = page.nextKey === undefined ? '' : await this.pathOfChild(page.nextKey);
+      return { files: page.files, folders: page.folders, continuationToken: next };
+    }
+    const file = await this.catalog.getFile(path.key);
+    if (!file) throw errors.fileNotFound(`'${path.path}' does not exist in the image store`);
+    return { files: [file], folders: [], continuationToken: '' };
+  }
+
+  private async pathOfChild(key: string): Promise<string> {
+    const child = (await this.catalog.getFile(key)) ?? (await this.catalog.getFolder(key));
+    return child?.path ?? key;
+  }
+
+  async delete(path: StorePath): Promise<void> {
+    if (isReservedFolder(path)) throw errors.reservedDirectory(path.path);
+    const result = await this.catalog.applyFileMutation({
+      removeFiles: [path.key],
+      removeTrees: [path.key],
+    });
+    this.garbage.release(result.freedBlobs);
+  }
+
+  async copy(request: CopyRequest, signal?: AbortSignal): Promise<void> {
+    await copyContent(this, request, signal);
+  }
+
+  async folderSize(path: StorePath): Promise<number> {
+    const folder = await this.catalog.getFolder(path.key);
+    if (folder) return folder.size;
+    if (path.key === '') return 0;
+    const file = await this.catalog.getFile(path.key);
+    if (!file) throw errors.fileNotFound(`'${path.path}' does not exist in the image store`);
+    return file.size;
+  }
+
+  async info(): Promise<StoreInfo> {
+    const [disk, usage, metadata] = await Promise.all([
+      this.blobs.diskInfo(),
+      this.catalog.usage(),
+      this.metadataUsage(),
+    ]);
+    const staging = {
+      usedSpace: usage.staging.usedSpace + this.inFlight.bytes,
+      fileCount: usage.staging.fileCount + this.inFlight.files,
+    };
+    return { disk, usage: { ...usage, staging, metadata } };
+  }
+
+  private async metadataUsage(): Promise<Usage> {
+    const sizes = await Promise.all(
+      this.catalog.metadataFiles().map((file) =>
+        stat(file).then(
+          (s) => s.size,
+          () => undefined,
+        ),
+      ),
+    );
+    const present = sizes.filter((size): size is number => size !== undefined);
+    return { usedSpace: present.reduce((a, b) => a + b, 0), fileCount: present.length };
+  }
+}
