@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { errors, FabricError } from '../errors.ts';
 import type { ImageStore } from '../store/image-store.ts';
@@ -18,12 +18,19 @@ export interface HttpServerOptions {
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
-    maxParamLength: 8192,
+    // One access line per request is written by the onResponse hook below instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 8192 },
     requestIdHeader: 'x-servicefabricrequestid',
     genReqId: () => randomUUID(),
     // Uploads stream for as long as the operation's own timeout allows.
     requestTimeout: 0,
+    // A URL Fastify cannot decode never reaches the error handler; answer it the same way.
+    frameworkErrors: (error, _request, reply) => {
+      const fabric = errors.invalidArgument(error.message);
+      reply.raw.writeHead(fabric.status, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify({ Error: { Code: fabric.code, Message: fabric.message } }));
+    },
   });
 
   // Bodies are never parsed by Fastify: uploads are stored byte for byte, whatever their

@@ -40,11 +40,8 @@ export function parseStorePath(input: string, what = 'path'): StorePath {
   if (/[\u0000-\u001f\u007f]/.test(input)) {
     throw errors.invalidArgument(`The ${what} '${printable(input)}' contains a control character`);
   }
-  const segments = input
-    .replaceAll('/', SEPARATOR)
+  const segments = trimOuter(input.replaceAll('/', SEPARATOR))
     .split(SEPARATOR)
-    .map((segment, i) => (i === 0 ? segment.trimStart() : segment))
-    .map((segment, i, all) => (i === all.length - 1 ? segment.trimEnd() : segment))
     .filter((segment) => segment !== '');
   if (segments.length === 0) return ROOT;
   for (const segment of segments) {
@@ -106,6 +103,16 @@ export function isReservedFolder(path: StorePath): boolean {
 export function categoryOf(key: string): 'register' | 'copy' {
   const top = key.split(SEPARATOR, 1)[0];
   return RESERVED_FOLDERS.includes(top) && key.includes(SEPARATOR) ? 'register' : 'copy';
+}
+
+/** Strips any mix of spaces and separators from both ends: ` \ app\ ` names `app`. */
+function trimOuter(path: string): string {
+  const outer = (c: string) => c === ' ' || c === SEPARATOR;
+  let start = 0;
+  let end = path.length;
+  while (start < end && outer(path[start])) start++;
+  while (end > start && outer(path[end - 1])) end--;
+  return path.slice(start, end);
 }
 
 function printable(value: string): string {

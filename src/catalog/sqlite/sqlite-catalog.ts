@@ -99,7 +99,8 @@ export class SqliteCatalog implements Catalog {
         'SELECT blob FROM files WHERE key > ? AND key < ?',
       ),
       deleteTreeFiles: db.prepare('DELETE FROM files WHERE key > ? AND key < ?'),
-      deleteTreeFolders: db.prepare('DELETE FROM folders WHERE key >= ? AND key < ?'),
+      // The folder itself and those strictly below it; `app2` sorts inside ['app', 'app]').
+      deleteTreeFolders: db.prepare('DELETE FROM folders WHERE key = ? OR (key > ? AND key < ?)'),
       deleteFile: db.prepare('DELETE FROM files WHERE key = ?'),
       insertFile: db.prepare(
         `INSERT INTO files (key, parent, path, size, version, modified, blob, category)
@@ -205,7 +206,7 @@ export class SqliteCatalog implements Catalog {
     for (const u of this.sql.treeUsage.all(low, high))
       this.sql.addUsage.run(-u.size, -u.n, u.category);
     this.sql.deleteTreeFiles.run(low, high);
-    this.sql.deleteTreeFolders.run(key, high);
+    this.sql.deleteTreeFolders.run(key, low, high);
     // Ancestors of the removed folder lose what it held.
     if (key !== '') this.adjustFolders(key, folder.path, -folder.file_count, -folder.size);
   }
