@@ -116,6 +116,13 @@ function printReport(report: Awaited<ReturnType<typeof checkStore>>) {
     `files with wrong size: ${report.wrongSizeBlobs.length} ${report.wrongSizeBlobs.slice(0, 10).join(', ')}`,
   );
   lines.push(`orphan blobs: ${report.orphanBlobs}`);
+  const { orphanStagingFiles, lostSessions, wrongSizeSessions } = report.staging;
+  lines.push(`orphan staging files: ${orphanStagingFiles}`);
+  lines.push(`upload sessions with lost bytes: ${lostSessions.length} ${lostSessions.join(', ')}`);
+  lines.push(
+    `upload sessions with a wrong-size staging file: ${wrongSizeSessions.length} ` +
+      wrongSizeSessions.join(', '),
+  );
   lines.push(
     isClean(report)
       ? 'store is consistent'
