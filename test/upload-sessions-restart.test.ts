@@ -171,6 +171,29 @@ describe('upload sessions across restarts', () => {
   });
 });
 
+describe('upload session options on the command line', () => {
+  it('takes --max-chunk-size in bytes and --session-timeout in seconds', async () => {
+    const root = await tempRoot();
+    const child = await spawnServer(root, ['--max-chunk-size', '100', '--session-timeout', '1']);
+    try {
+      const id = newSessionId();
+      const data = bytes(300);
+      const big = await putChunk(child.url, 'cli/c.bin', id, data, 0, 100);
+      assert.equal(big.status, 413);
+      assert.match(big.json.Error.Message, /maximum chunk size is 100 bytes/);
+      assert.equal((await putChunk(child.url, 'cli/c.bin', id, data, 0, 99)).status, 200);
+      await waitUntil(
+        async () => (await getSession(child.url, id)).json.UploadSessions.length === 0,
+        'the session expires after about a second',
+      );
+      assert.deepEqual(await stagingFiles(root), []);
+    } finally {
+      await child.stop();
+      await removeRoot(root);
+    }
+  });
+});
+
 describe('upload session expiry', () => {
   let server: TestServer;
   before(async () => {

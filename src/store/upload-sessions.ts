@@ -1,24 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SessionStaging } from '../backends/session-staging.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import type {
-  ByteRange,
-  NewUploadSession,
-  UploadSessionRecord,
-} from '../catalog/upload-sessions.ts';
+import type { ByteRange, UploadSessionRecord } from '../catalog/upload-sessions.ts';
 import { errors } from '../errors.ts';
-import {
-  contains,
-  formatRange,
-  formatRanges,
-  missingRanges,
-  overlaps,
-  rangeLength,
-} from './byte-ranges.ts';
+import { formatRange, formatRanges, missingRanges, rangeLength } from './byte-ranges.ts';
 import type { GarbageCollector } from './garbage-collector.ts';
-import { SessionLock } from './session-lock.ts';
+import { type Chunk, exactly, LiveSession } from './live-session.ts';
 import type { StorePath } from './store-path.ts';
+
+export type { Chunk } from './live-session.ts';
 
 export interface UploadSessionOptions {
   /** Largest chunk accepted, in bytes; larger ones get 413. */
@@ -31,38 +21,6 @@ export const DEFAULT_UPLOAD_SESSION_OPTIONS: UploadSessionOptions = {
   maxChunkSize: 100 * 1024 * 1024,
   timeoutMs: 30 * 60 * 1000,
 };
-
-export interface Chunk {
-  sessionId: string;
-  path: StorePath;
-  range: ByteRange;
-  fileSize: number;
-  body: AsyncIterable<Buffer>;
-  signal?: AbortSignal;
-}
-
-interface Writer {
-  range: ByteRange;
-  done: Promise<void>;
-}
-
-type Decision =
-  | { kind: 'write'; finish: () => void }
-  | { kind: 'duplicate' }
-  | { kind: 'wait'; until: Promise<void> };
-
-/** What the server knows about a session while requests for it are running. */
-class LiveSession {
-  record?: UploadSessionRecord;
-  /** Path and size claimed by the first chunks before the session's row exists. */
-  claim?: NewUploadSession;
-  readonly writers: Writer[] = [];
-  readonly lock = new SessionLock();
-  refs = 0;
-  loaded: Promise<void> = Promise.resolve();
-  /** Removal of a staging file whose first chunks all failed; later chunks write after it. */
-  discarding: Promise<void> = Promise.resolve();
-}
 
 export const expectedRanges = (session: UploadSessionRecord): ByteRange[] =>
   session.committed ? [] : missingRanges(session.received, session.fileSize);
@@ -141,10 +99,10 @@ export class UploadSessions {
     return this.withSession(sessionId, async (live) => {
       const release = await live.lock.acquire(false, chunk.signal);
       try {
-        let decision = this.decide(live, chunk);
+        let decision = live.decide(chunk);
         while (decision.kind === 'wait') {
           await decision.until;
-          decision = this.decide(live, chunk);
+          decision = live.decide(chunk);
         }
         const body = exactly(chunk.body, range);
         if (decision.kind === 'duplicate') {
@@ -177,59 +135,6 @@ export class UploadSessions {
         release();
       }
     });
-  }
-
-  /**
-   * Decides synchronously, so no other chunk can slip in between: a chunk inside a received
-   * range is a duplicate, one inside a range still being written waits for that write, any
-   * other overlap is refused, and the rest reserves its range.
-   */
-  private decide(live: LiveSession, chunk: Chunk): Decision {
-    const { sessionId, path, range, fileSize } = chunk;
-    const known = live.record ?? live.claim;
-    if (!known) {
-      const blob = randomUUID().replaceAll('-', '');
-      live.claim = { id: sessionId, path: path.path, key: path.key, fileSize, blob };
-    } else if (known.key !== path.key) {
-      throw errors.uploadSessionIdConflict(
-        `Upload session ${sessionId} uploads '${known.path}', not '${path.path}'`,
-      );
-    } else if (known.fileSize !== fileSize) {
-      throw errors.invalidArgument(
-        `Upload session ${sessionId} uploads a file of ${known.fileSize} bytes, ` +
-          `but the Content-Range gives a length of ${fileSize}`,
-      );
-    }
-
-    if (live.record?.committed) return { kind: 'duplicate' };
-    const received = live.record?.received ?? [];
-    if (received.some((r) => contains(r, range))) return { kind: 'duplicate' };
-    const clash = received.find((r) => overlaps(r, range));
-    if (clash) {
-      throw errors.rangeNotSatisfiable(
-        `The chunk ${formatRange(range)} of upload session ${sessionId} partly overlaps ` +
-          `the received range ${formatRange(clash)}`,
-      );
-    }
-    const busy = live.writers.find((w) => overlaps(w.range, range));
-    if (busy && contains(busy.range, range)) return { kind: 'wait', until: busy.done };
-    if (busy) {
-      throw errors.rangeNotSatisfiable(
-        `The chunk ${formatRange(range)} of upload session ${sessionId} partly overlaps ` +
-          `the range ${formatRange(busy.range)} still being received`,
-      );
-    }
-
-    let finish = () => undefined as void;
-    const writer: Writer = { range, done: new Promise<void>((resolve) => (finish = resolve)) };
-    live.writers.push(writer);
-    return {
-      kind: 'write',
-      finish: () => {
-        live.writers.splice(live.writers.indexOf(writer), 1);
-        finish();
-      },
-    };
   }
 
   /** Places the uploaded file at its path; every byte must have been received. */
@@ -320,27 +225,5 @@ export class UploadSessions {
     } finally {
       if (--live.refs === 0) this.live.delete(id);
     }
-  }
-}
-
-/** The chunk's body, refused as soon as its length differs from its Content-Range. */
-async function* exactly(body: AsyncIterable<Buffer>, range: ByteRange): AsyncGenerator<Buffer> {
-  const expected = rangeLength(range);
-  let seen = 0;
-  for await (const piece of body) {
-    seen += piece.length;
-    if (seen > expected) {
-      throw errors.rangeNotSatisfiable(
-        `The body of chunk ${formatRange(range)} is longer than the ${expected} bytes ` +
-          `its Content-Range names`,
-      );
-    }
-    yield piece;
-  }
-  if (seen !== expected) {
-    throw errors.rangeNotSatisfiable(
-      `The body of chunk ${formatRange(range)} has ${seen} bytes, ` +
-        `but its Content-Range names ${expected}`,
-    );
   }
 }
