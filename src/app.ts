@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import { ImageStore } from './store/image-store.ts';
 import { acquireRootLock } from './store/root-lock.ts';
+import type { UploadSessionOptions } from './store/upload-sessions.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -17,10 +18,15 @@ export interface RunningServer {
 }
 
 /** Opens the store at `root` with the embedded backends: local disk and SQLite. */
-export async function openLocalStore(root: string, log: Logger, listPageSize?: number) {
+export async function openLocalStore(
+  root: string,
+  log: Logger,
+  listPageSize?: number,
+  sessionOptions?: UploadSessionOptions,
+) {
   const catalog = new SqliteCatalog(join(root, 'catalog'));
   const blobs = new LocalBlobStore(root);
-  const store = new ImageStore(catalog, blobs, log, listPageSize);
+  const store = new ImageStore(catalog, blobs, log, listPageSize, sessionOptions);
   await store.open();
   return store;
 }
@@ -35,7 +41,11 @@ export async function startServer(
   const root = resolve(config.root);
   const releaseLock = await acquireRootLock(root);
   try {
-    const store = await openLocalStore(root, log, config.listPageSize);
+    const store = await openLocalStore(root, log, config.listPageSize, {
+      maxChunkSize: config.maxChunkSize,
+      timeoutMs: config.sessionTimeoutSeconds * 1000,
+    });
+    store.sessions.startExpiry();
     const app = buildHttpServer({ store, logger: log, maxApiVersion: config.maxApiVersion });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

@@ -9,6 +9,10 @@ export interface ServerConfig {
   /** Entries per page of a content listing before a ContinuationToken is returned. */
   listPageSize: number;
   logLevel: string;
+  /** Largest upload chunk accepted, in bytes; larger ones get 413. */
+  maxChunkSize: number;
+  /** Seconds without a new chunk after which an upload session is removed with its bytes. */
+  sessionTimeoutSeconds: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -18,4 +22,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxApiVersion: 11.3,
   listPageSize: 5000,
   logLevel: 'info',
+  maxChunkSize: 100 * 1024 * 1024,
+  sessionTimeoutSeconds: 30 * 60,
 };

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { SessionStaging } from './session-staging.ts';
 
 /**
  * Where the bytes live. A blob is an immutable file body under an opaque id; the catalog maps
@@ -34,4 +35,6 @@ export interface BlobStore {
   deleteBlobs(blobs: string[]): Promise<void>;
   listBlobs(): AsyncIterable<WrittenBlob>;
   diskInfo(): Promise<DiskInfo>;
+  /** Staging files of chunked upload sessions. */
+  readonly staging: SessionStaging;
 }

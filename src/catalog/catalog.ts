@@ -1,3 +1,5 @@
+import type { UploadSessionCatalog } from './upload-sessions.ts';
+
 /**
  * Where the image store's catalog lives: file rows, folder aggregates and the usage counters.
  * Every mutation is one transaction, and the counters change in the same transaction as the rows
@@ -86,6 +88,9 @@ export interface Catalog {
   releaseGarbage(blobs: string[]): Promise<void>;
   /** Every blob the catalog references, for a full check against the bytes on disk. */
   referencedBlobs(): AsyncIterable<{ blob: string; size: number; key: string }>;
+
+  /** Chunked-upload sessions and their received ranges (staging usage). */
+  readonly uploadSessions: UploadSessionCatalog;
 
   /** Files that hold the catalog itself, for `UsedByMetadata`. */
   metadataFiles(): string[];

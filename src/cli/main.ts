@@ -54,8 +54,20 @@ program
     'pino log level',
     env.IMAGESTORE_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,
   )
-  .action(async (options) => {
-    const server = await startServer(options);
+  .option(
+    '--max-chunk-size <bytes>',
+    'largest upload chunk accepted, in bytes',
+    integer(1, Number.MAX_SAFE_INTEGER),
+    DEFAULT_CONFIG.maxChunkSize,
+  )
+  .option(
+    '--session-timeout <seconds>',
+    'seconds without a new chunk before an upload session expires',
+    integer(1, 365 * 24 * 3600),
+    DEFAULT_CONFIG.sessionTimeoutSeconds,
+  )
+  .action(async ({ sessionTimeout, ...options }) => {
+    const server = await startServer({ ...options, sessionTimeoutSeconds: sessionTimeout });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         server.close().then(() => process.exit(0));
@@ -104,6 +116,13 @@ function printReport(report: Awaited<ReturnType<typeof checkStore>>) {
     `files with wrong size: ${report.wrongSizeBlobs.length} ${report.wrongSizeBlobs.slice(0, 10).join(', ')}`,
   );
   lines.push(`orphan blobs: ${report.orphanBlobs}`);
+  const { orphanStagingFiles, lostSessions, wrongSizeSessions } = report.staging;
+  lines.push(`orphan staging files: ${orphanStagingFiles}`);
+  lines.push(`upload sessions with lost bytes: ${lostSessions.length} ${lostSessions.join(', ')}`);
+  lines.push(
+    `upload sessions with a wrong-size staging file: ${wrongSizeSessions.length} ` +
+      wrongSizeSessions.join(', '),
+  );
   lines.push(
     isClean(report)
       ? 'store is consistent'

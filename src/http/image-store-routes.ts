@@ -3,6 +3,7 @@ import { errors } from '../errors.ts';
 import type { ImageStore } from '../store/image-store.ts';
 import { decodeUrlPath, parseStorePath, ROOT } from '../store/store-path.ts';
 import { contentOperations } from './handlers/content.ts';
+import { uploadSessionOperations } from './handlers/upload-sessions.ts';
 import { usageOperations } from './handlers/usage.ts';
 import type { HttpMethod, Operation } from './operation.ts';
 import { deadline, parseApiVersion, parseQuery, parseTimeout } from './request-options.ts';
@@ -29,7 +30,12 @@ export function registerImageStoreRoutes(
   maxApiVersion: number,
   extraOperations: Operation[] = [],
 ) {
-  const operations = [...contentOperations, ...usageOperations, ...extraOperations];
+  const operations = [
+    ...contentOperations,
+    ...usageOperations,
+    ...uploadSessionOperations,
+    ...extraOperations,
+  ];
   const find = (method: string, fn: string) =>
     operations.find((op) => op.method === method && op.fn.toLowerCase() === fn.toLowerCase());
 

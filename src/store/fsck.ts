@@ -1,4 +1,5 @@
 import type { Usage, UsageCategory } from '../catalog/catalog.ts';
+import { checkStaging, type StagingCheck, stagingClean } from './fsck-staging.ts';
 import type { ImageStore } from './image-store.ts';
 
 export interface FsckReport {
@@ -12,6 +13,8 @@ export interface FsckReport {
   wrongSizeBlobs: string[];
   /** Blobs on disk that no catalogued file references. */
   orphanBlobs: number;
+  /** Upload sessions against the staging files on disk. */
+  staging: StagingCheck;
   repaired: boolean;
 }
 
@@ -21,7 +24,8 @@ export function isClean(report: FsckReport): boolean {
     report.foldersOutOfStep === 0 &&
     report.missingBlobs.length === 0 &&
     report.wrongSizeBlobs.length === 0 &&
-    report.orphanBlobs === 0
+    report.orphanBlobs === 0 &&
+    stagingClean(report.staging)
   );
 }
 
@@ -67,6 +71,8 @@ export async function checkStore(
     onDisk.delete(blob);
     if (++checked % 100_000 === 0) progress(`${checked} files checked`);
   }
+  progress('comparing upload sessions with staging files');
+  const staging = await checkStaging(store, onDisk, repair);
   const orphans = [...onDisk.keys()];
 
   if (repair) {
@@ -86,6 +92,7 @@ export async function checkStore(
     missingBlobs,
     wrongSizeBlobs,
     orphanBlobs: orphans.length,
+    staging,
     repaired: repair,
   };
 }

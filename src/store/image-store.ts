@@ -12,6 +12,11 @@ import { errors } from '../errors.ts';
 import { copyContent, type CopyRequest } from './copy.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { isReservedFolder, parseStorePath, type StorePath } from './store-path.ts';
+import {
+  DEFAULT_UPLOAD_SESSION_OPTIONS,
+  type UploadSessionOptions,
+  UploadSessions,
+} from './upload-sessions.ts';
 
 export interface ContentPage {
   files: FileRecord[];
@@ -43,6 +48,7 @@ class InFlightUploads {
  */
 export class ImageStore {
   readonly garbage: GarbageCollector;
+  readonly sessions: UploadSessions;
   private readonly inFlight = new InFlightUploads();
 
   constructor(
@@ -50,18 +56,22 @@ export class ImageStore {
     readonly blobs: BlobStore,
     readonly log: Logger,
     readonly listPageSize = 5000,
+    sessionOptions: UploadSessionOptions = DEFAULT_UPLOAD_SESSION_OPTIONS,
   ) {
     this.garbage = new GarbageCollector(catalog, blobs, log);
+    this.sessions = new UploadSessions(catalog, blobs.staging, this.garbage, log, sessionOptions);
   }
 
   /** The cheap part of fsck, run at every start. */
   async open(): Promise<void> {
     const { removedTemporaryFiles } = await this.blobs.open();
     const releasedBlobs = await this.garbage.drain();
-    this.log.info({ removedTemporaryFiles, releasedBlobs }, 'store opened');
+    const sessions = await this.sessions.open();
+    this.log.info({ removedTemporaryFiles, releasedBlobs, ...sessions }, 'store opened');
   }
 
   async close(): Promise<void> {
+    await this.sessions.close();
     await this.garbage.idle();
     await this.catalog.close();
   }

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import type { BlobStore, DiskInfo, WriteOptions, WrittenBlob } from '../blob-store.ts';
 import { errors } from '../../errors.ts';
 import { durableRename, syncFile } from './durable-fs.ts';
+import { LocalSessionStaging } from './local-session-staging.ts';
 
 const BATCH_BYTES = 1 << 20;
 
@@ -25,10 +26,12 @@ const BATCH_BYTES = 1 << 20;
 export class LocalBlobStore implements BlobStore {
   readonly blobsDir: string;
   readonly tmpDir: string;
+  readonly staging: LocalSessionStaging;
 
   constructor(readonly root: string) {
     this.blobsDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
+    this.staging = new LocalSessionStaging(root, this);
   }
 
   async open() {

@@ -23,6 +23,7 @@ import {
 } from '../../store/store-path.ts';
 import { SCHEMA } from './schema.ts';
 import { recountUsage } from './recount.ts';
+import { SqliteUploadSessions } from './upload-sessions.ts';
 
 export const CATALOG_FILE = 'imagestore.db';
 
@@ -66,8 +67,11 @@ const toFolder = (row: FolderRow): FolderRecord => ({
 
 export class SqliteCatalog implements Catalog {
   readonly db: Database.Database;
+  readonly uploadSessions: SqliteUploadSessions;
   private readonly dir: string;
   private readonly sql;
+  /** The body of applyFileMutation; nested in a caller's transaction it joins that one. */
+  private readonly mutateFiles;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -131,6 +135,15 @@ export class SqliteCatalog implements Catalog {
         'SELECT blob, size, key FROM files',
       ),
     };
+    this.mutateFiles = this.db.transaction((m: FileMutation) => {
+      const result: MutationResult = { freedBlobs: [], written: [] };
+      for (const key of m.removeFiles ?? []) this.removeFile(key, result);
+      for (const key of m.removeTrees ?? []) this.removeTree(key, result);
+      for (const file of m.puts ?? []) result.written.push(this.putFile(file, result));
+      for (const blob of result.freedBlobs) this.sql.addGarbage.run(blob);
+      return result;
+    });
+    this.uploadSessions = new SqliteUploadSessions(this.db, (m) => this.mutateFiles(m));
   }
 
   async getFile(key: string) {
@@ -168,15 +181,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   async applyFileMutation(mutation: FileMutation): Promise<MutationResult> {
-    const run = this.db.transaction((m: FileMutation) => {
-      const result: MutationResult = { freedBlobs: [], written: [] };
-      for (const key of m.removeFiles ?? []) this.removeFile(key, result);
-      for (const key of m.removeTrees ?? []) this.removeTree(key, result);
-      for (const file of m.puts ?? []) result.written.push(this.putFile(file, result));
-      for (const blob of result.freedBlobs) this.sql.addGarbage.run(blob);
-      return result;
-    });
-    return run.immediate(mutation);
+    return this.mutateFiles.immediate(mutation);
   }
 
   /** Adds a file count and byte delta to every folder containing `childKey`. */
@@ -262,7 +267,11 @@ export class SqliteCatalog implements Catalog {
   }
 
   async recount(repair: boolean): Promise<UsageRecount> {
-    return recountUsage(this.db, repair);
+    return this.db.transaction(() => {
+      const result = recountUsage(this.db, repair);
+      result.recounted.staging = this.uploadSessions.recountStaging(repair);
+      return result;
+    })();
   }
 
   async pendingGarbage(limit: number) {
