@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { BodyOptions } from './body-reader.ts';
 import type { SessionStaging } from './session-staging.ts';
 
 /**
@@ -6,14 +7,6 @@ import type { SessionStaging } from './session-staging.ts';
  * store paths to blobs. The local-disk store is the embedded default; Azure Blob Storage
  * implements the same interface for a shared, scaled-out store.
  */
-export interface WriteOptions {
-  signal?: AbortSignal;
-  /** Called with each run of bytes as it reaches the staging file. */
-  onBytes?: (count: number) => void;
-  /** When set, the body must be exactly this long. */
-  expectedLength?: number;
-}
-
 export interface WrittenBlob {
   blob: string;
   size: number;
@@ -28,7 +21,7 @@ export interface BlobStore {
   /** Creates what the store needs and removes temporary files left by a previous run. */
   open(): Promise<{ removedTemporaryFiles: number }>;
   /** Streams a body into a new blob; durable when the promise resolves, nothing left if it fails. */
-  writeBlob(body: AsyncIterable<Buffer>, options?: WriteOptions): Promise<WrittenBlob>;
+  writeBlob(body: Readable, options?: BodyOptions): Promise<WrittenBlob>;
   /** A new, independent blob holding the same bytes. */
   copyBlob(blob: string): Promise<string>;
   readBlob(blob: string): Readable;

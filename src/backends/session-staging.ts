@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import type { BodyOptions } from './body-reader.ts';
+
 /**
  * Where the bytes of chunked uploads wait for their commit: one staging file per upload
  * session, written chunk by chunk at each chunk's offset, then promoted to a blob without
@@ -19,7 +22,8 @@ export interface SessionStaging {
     sessionId: string,
     fileSize: number,
     offset: number,
-    body: AsyncIterable<Buffer>,
+    body: Readable,
+    options: BodyOptions,
   ): Promise<number>;
   /**
    * Turns the staging file into the blob `blob`, durably and without copying bytes. Repeating

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { BlobStore, DiskInfo } from '../backends/blob-store.ts';
 import type {
@@ -34,6 +35,12 @@ export interface UploadOptions {
   signal?: AbortSignal;
   expectedLength?: number;
 }
+
+const wrongLength = (expected: number) => (received: number) =>
+  errors.invalidArgument(
+    `The body has ${received > expected ? 'more than ' : ''}${received} bytes, ` +
+      `but its Content-Length is ${expected}`,
+  );
 
 /** Bytes of whole-file uploads still streaming into temporary files. */
 class InFlightUploads {
@@ -76,12 +83,14 @@ export class ImageStore {
     await this.catalog.close();
   }
 
-  async upload(path: StorePath, body: AsyncIterable<Buffer>, options: UploadOptions = {}) {
+  async upload(path: StorePath, body: Readable, options: UploadOptions = {}) {
     this.inFlight.files++;
     let staged = 0;
+    const { expectedLength: expected, signal } = options;
     try {
       const written = await this.blobs.writeBlob(body, {
-        ...options,
+        signal,
+        length: expected === undefined ? undefined : { expected, mismatch: wrongLength(expected) },
         onBytes: (count) => {
           staged += count;
           this.inFlight.bytes += count;

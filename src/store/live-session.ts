@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type {
   ByteRange,
@@ -14,7 +15,7 @@ export interface Chunk {
   path: StorePath;
   range: ByteRange;
   fileSize: number;
-  body: AsyncIterable<Buffer>;
+  body: Readable;
   signal?: AbortSignal;
 }
 
@@ -91,30 +92,5 @@ export class LiveSession {
         finish();
       },
     };
-  }
-}
-
-/** The chunk's body, refused as soon as its length differs from its Content-Range. */
-export async function* exactly(
-  body: AsyncIterable<Buffer>,
-  range: ByteRange,
-): AsyncGenerator<Buffer> {
-  const expected = rangeLength(range);
-  let seen = 0;
-  for await (const piece of body) {
-    seen += piece.length;
-    if (seen > expected) {
-      throw errors.rangeNotSatisfiable(
-        `The body of chunk ${formatRange(range)} is longer than the ${expected} bytes ` +
-          `its Content-Range names`,
-      );
-    }
-    yield piece;
-  }
-  if (seen !== expected) {
-    throw errors.rangeNotSatisfiable(
-      `The body of chunk ${formatRange(range)} has ${seen} bytes, ` +
-        `but its Content-Range names ${expected}`,
-    );
   }
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
+import { type BodyOptions, readBody } from '../backends/body-reader.ts';
 import type { SessionStaging } from '../backends/session-staging.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { ByteRange, UploadSessionRecord } from '../catalog/upload-sessions.ts';
 import { errors } from '../errors.ts';
 import { formatRange, formatRanges, missingRanges, rangeLength } from './byte-ranges.ts';
 import type { GarbageCollector } from './garbage-collector.ts';
-import { type Chunk, exactly, LiveSession } from './live-session.ts';
+import { type Chunk, LiveSession } from './live-session.ts';
 import type { StorePath } from './store-path.ts';
 
 export type { Chunk } from './live-session.ts';
@@ -104,14 +105,15 @@ export class UploadSessions {
           await decision.until;
           decision = live.decide(chunk);
         }
-        const body = exactly(chunk.body, range);
+        const body = chunk.body;
+        const options = bodyOptions(chunk);
         if (decision.kind === 'duplicate') {
-          for await (const _ of body);
+          await readBody(body, async () => undefined, options);
           return 'duplicate';
         }
         try {
           await live.discarding;
-          await this.staging.writeChunk(sessionId, chunk.fileSize, range.start, body);
+          await this.staging.writeChunk(sessionId, chunk.fileSize, range.start, body, options);
           live.record = await this.catalog.uploadSessions.recordChunk(
             live.record ?? live.claim!,
             range,
@@ -226,4 +228,15 @@ export class UploadSessions {
       if (--live.refs === 0) this.live.delete(id);
     }
   }
+}
+
+/** The chunk's body must be exactly as long as its Content-Range says. */
+function bodyOptions({ range, signal }: Chunk): BodyOptions {
+  const expected = rangeLength(range);
+  const mismatch = (received: number) =>
+    errors.rangeNotSatisfiable(
+      `The body of chunk ${formatRange(range)} has ${received > expected ? 'more than ' : ''}` +
+        `${received} bytes, but its Content-Range names ${expected}`,
+    );
+  return { signal, length: { expected, mismatch } };
 }

@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, constants as fsConstants, statfsSync } from 'node:fs';
-import {
-  type FileHandle,
-  copyFile,
-  mkdir,
-  open,
-  readdir,
-  rm,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore, DiskInfo, WriteOptions, WrittenBlob } from '../blob-store.ts';
-import { errors } from '../../errors.ts';
+import type { BlobStore, DiskInfo, WrittenBlob } from '../blob-store.ts';
+import { type BodyOptions, readBody } from '../body-reader.ts';
 import { durableRename, syncFile } from './durable-fs.ts';
+import { fileSink } from './positional-write.ts';
 import { LocalSessionStaging } from './local-session-staging.ts';
-
-const BATCH_BYTES = 1 << 20;
 
 /**
  * Blobs on local disk: `blobs/<first two hex digits>/<id>`. Bodies are written to `tmp/`,
@@ -46,43 +36,13 @@ export class LocalBlobStore implements BlobStore {
     return join(this.blobsDir, blob.slice(0, 2), blob);
   }
 
-  async writeBlob(body: AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<WrittenBlob> {
+  async writeBlob(body: Readable, options: BodyOptions = {}): Promise<WrittenBlob> {
     const blob = newBlobId();
     const tmp = join(this.tmpDir, blob);
     const handle = await open(tmp, 'wx');
-    let size = 0;
+    let size: number;
     try {
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      let inFlight: Promise<unknown> = Promise.resolve();
-      // Keep one write in flight while the next batch arrives from the network.
-      const flush = async () => {
-        await inFlight;
-        const buffers = batch;
-        batch = [];
-        batchBytes = 0;
-        inFlight = writeAll(handle, buffers);
-      };
-      for await (const chunk of body) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        size += chunk.length;
-        if (options.expectedLength !== undefined && size > options.expectedLength) {
-          throw errors.invalidArgument(
-            `The body is longer than its length ${options.expectedLength}`,
-          );
-        }
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        options.onBytes?.(chunk.length);
-        if (batchBytes >= BATCH_BYTES) await flush();
-      }
-      if (batchBytes > 0) await flush();
-      await inFlight;
-      if (options.expectedLength !== undefined && size !== options.expectedLength) {
-        throw errors.invalidArgument(
-          `The body has ${size} bytes but its length was given as ${options.expectedLength}`,
-        );
-      }
+      size = await readBody(body, fileSink(handle, 0), options);
       await handle.sync();
     } catch (error) {
       await handle.close();
@@ -143,17 +103,6 @@ export class LocalBlobStore implements BlobStore {
     // A local statfs takes microseconds; the thread pool round trip would cost more.
     const info = statfsSync(this.root);
     return { capacity: info.blocks * info.bsize, available: info.bavail * info.bsize };
-  }
-}
-
-async function writeAll(handle: FileHandle, buffers: Buffer[]) {
-  const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-  const { bytesWritten } = await handle.writev(buffers);
-  // writev may stop short; finish the rest with plain writes.
-  let rest = bytesWritten < total ? Buffer.concat(buffers).subarray(bytesWritten) : undefined;
-  while (rest && rest.length > 0) {
-    const written = await handle.write(rest);
-    rest = rest.subarray(written.bytesWritten);
   }
 }
 

@@ -1,10 +1,11 @@
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type BodyOptions, readBody } from '../body-reader.ts';
 import type { SessionStaging, StagedFile } from '../session-staging.ts';
 import { durableRename, syncDirectory } from './durable-fs.ts';
-
-const BATCH_BYTES = 1 << 20;
+import { fileSink } from './positional-write.ts';
 
 /**
  * Staging files on local disk: `staging/<session id>`, created at the file's full length
@@ -61,39 +62,18 @@ export class LocalSessionStaging implements SessionStaging {
     sessionId: string,
     fileSize: number,
     offset: number,
-    body: AsyncIterable<Buffer>,
+    body: Readable,
+    options: BodyOptions,
   ): Promise<number> {
     await this.create(sessionId, fileSize);
     const handle = await open(this.file(sessionId), 'r+');
-    let position = offset;
     try {
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      let inFlight: Promise<unknown> = Promise.resolve();
-      // Keep one write in flight while the next batch arrives from the network.
-      const flush = async () => {
-        await inFlight;
-        inFlight = writeAt(handle, batch, position);
-        position += batchBytes;
-        batch = [];
-        batchBytes = 0;
-      };
-      try {
-        for await (const chunk of body) {
-          batch.push(chunk);
-          batchBytes += chunk.length;
-          if (batchBytes >= BATCH_BYTES) await flush();
-        }
-        if (batchBytes > 0) await flush();
-      } finally {
-        await inFlight.catch(() => undefined);
-      }
-      await inFlight;
+      const written = await readBody(body, fileSink(handle, offset), options);
       await handle.sync();
+      return written;
     } finally {
       await handle.close();
     }
-    return position - offset;
   }
 
   async promote(sessionId: string, blob: string) {
@@ -136,18 +116,5 @@ export class LocalSessionStaging implements SessionStaging {
     if (staged) return { promoted: false, size: staged.size };
     const promoted = await stat(this.blobs.blobPath(blob)).catch(() => undefined);
     return promoted && { promoted: true, size: promoted.size };
-  }
-}
-
-async function writeAt(handle: FileHandle, buffers: Buffer[], position: number) {
-  const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-  const { bytesWritten } = await handle.writev(buffers, position);
-  // writev may stop short; finish the rest with plain positional writes.
-  let rest = bytesWritten < total ? Buffer.concat(buffers).subarray(bytesWritten) : undefined;
-  let at = position + bytesWritten;
-  while (rest && rest.length > 0) {
-    const written = await handle.write(rest, 0, rest.length, at);
-    rest = rest.subarray(written.bytesWritten);
-    at += written.bytesWritten;
   }
 }

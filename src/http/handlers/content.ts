@@ -10,7 +10,6 @@ import {
   booleanProperty,
 } from '../json-body.ts';
 import { type Operation, type OperationContext, sendJson } from '../operation.ts';
-import { abortable } from '../abortable.ts';
 
 const COPY_FLAGS: Record<string, CopyFlag> = {
   overwrite: 'Overwrite',
@@ -40,7 +39,7 @@ async function getContent({ store, path, query, apiVersion, reply }: OperationCo
 async function uploadFile({ store, path, request, reply, signal }: OperationContext) {
   const header = request.headers['content-length'];
   const expectedLength = header === undefined ? undefined : Number(header);
-  await store.upload(path, abortable(request.raw, signal), { signal, expectedLength });
+  await store.upload(path, request.raw, { signal, expectedLength });
   return sendJson(reply);
 }
 

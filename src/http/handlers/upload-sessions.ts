@@ -2,7 +2,6 @@ import type { UploadSessionRecord } from '../../catalog/upload-sessions.ts';
 import { errors } from '../../errors.ts';
 import { ROOT } from '../../store/store-path.ts';
 import { expectedRanges } from '../../store/upload-sessions.ts';
-import { abortable } from '../abortable.ts';
 import { isoDate } from '../json-model.ts';
 import { type Operation, type OperationContext, sendJson } from '../operation.ts';
 import { parseContentRange, parseSessionId } from '../upload-session-params.ts';
@@ -39,7 +38,7 @@ async function uploadChunk({ store, path, query, request, reply, signal }: Opera
     path,
     range,
     fileSize: range.total,
-    body: abortable(request.raw, signal),
+    body: request.raw,
     signal,
   });
   return sendJson(reply);
