@@ -47,7 +47,10 @@ export async function startServer(
     });
     store.sessions.startExpiry();
     const app = buildHttpServer({ store, logger: log, maxApiVersion: config.maxApiVersion });
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port }).catch(async (error) => {
+      await store.close();
+      throw error;
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

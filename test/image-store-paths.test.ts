@@ -123,6 +123,8 @@ describe('store paths', () => {
     'tab%09.txt',
     'del%7F.txt',
     'unit%1F.txt',
+    'a/%20%20/b.txt',
+    'a%5C%20%5Cb.txt',
   ];
 
   it('refuses .., . and control characters in an upload path', async () => {
@@ -143,6 +145,13 @@ describe('store paths', () => {
         const answer = await rawCall(server.url, method, url);
         assert.equal(errorOf(answer), '400 E_INVALIDARG', `${method} ${url}: ${answer.text}`);
       }
+    }
+  });
+
+  it('refuses a bare $ segment that names no operation', async () => {
+    for (const url of ['/ImageStore/$', '/ImageStore/$/', '/ImageStore/app/$']) {
+      const answer = await rawCall(server.url, 'GET', `${url}?api-version=6.2`);
+      assert.equal(errorOf(answer), '400 E_INVALIDARG', `${url}: ${answer.text}`);
     }
   });
 

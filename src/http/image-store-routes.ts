@@ -21,6 +21,9 @@ export function splitImageStoreUrl(rawUrl: string): { rawPath: string; fn: strin
   const dollar = segments.indexOf('$');
   const content = dollar < 0 ? segments : segments.slice(0, dollar);
   const fn = dollar < 0 ? '' : segments.slice(dollar + 1).join('/');
+  if (dollar >= 0 && fn === '') {
+    throw errors.invalidArgument(`'${pathname}' names no operation after its '$' segment`);
+  }
   return { rawPath: decodeUrlPath(content.join('/')), fn };
 }
 

@@ -48,6 +48,9 @@ export function parseStorePath(input: string, what = 'path'): StorePath {
     if (segment.trim() === '.' || segment.trim() === '..') {
       throw errors.invalidArgument(`The ${what} '${input}' contains a '${segment.trim()}' segment`);
     }
+    if (segment.trim() === '') {
+      throw errors.invalidArgument(`The ${what} '${input}' contains a name made only of spaces`);
+    }
     if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
       throw errors.pathTooLong(
         `The ${what} '${input}' has a segment longer than ${MAX_SEGMENT_BYTES} bytes`,

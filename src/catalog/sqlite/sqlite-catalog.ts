@@ -46,7 +46,7 @@ interface FolderRow {
 
 /** Bounds of the keys strictly below a folder: `\` sorts just before `]`. */
 export function treeRange(folderKey: string): [string, string] {
-  return folderKey === '' ? ['', '\uffff'] : [folderKey + SEPARATOR, folderKey + ']'];
+  return folderKey === '' ? ['', '\u{10ffff}'] : [folderKey + SEPARATOR, folderKey + ']'];
 }
 
 const toFile = (row: FileRow): FileRecord => ({
