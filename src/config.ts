@@ -9,6 +9,18 @@ export interface ServerConfig {
   /** Entries per page of a content listing before a ContinuationToken is returned. */
   listPageSize: number;
   logLevel: string;
+  /**
+   * Delete the uploaded package after a successful provision whose cleanup policy is `Default`
+   * (the native CleanupApplicationPackageOnProvisionSuccess).
+   */
+  cleanupOnProvisionSuccess: boolean;
+  /**
+   * After each successful provision, keep only the N most recently registered versions of the
+   * type and unprovision the older ones; 0 keeps every version.
+   */
+  keepVersions: number;
+  /** Largest `.sfpkg` an ExternalStore provision downloads, and largest it unpacks to. */
+  maxPackageDownloadBytes: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -18,4 +30,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxApiVersion: 11.3,
   listPageSize: 5000,
   logLevel: 'info',
+  cleanupOnProvisionSuccess: true,
+  keepVersions: 0,
+  maxPackageDownloadBytes: 4 * 1024 ** 3,
 };

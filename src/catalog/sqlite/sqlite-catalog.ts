@@ -167,6 +167,14 @@ export class SqliteCatalog implements Catalog {
   }
 
   async applyFileMutation(mutation: FileMutation): Promise<MutationResult> {
+    return this.applyFileMutationNow(mutation);
+  }
+
+  /**
+   * The mutation as a synchronous transaction, so rows of other tables on this database can join
+   * it: called inside another transaction it runs as a savepoint of that one.
+   */
+  applyFileMutationNow(mutation: FileMutation): MutationResult {
     const run = this.db.transaction((m: FileMutation) => {
       const result: MutationResult = { freedBlobs: [], written: [] };
       for (const key of m.removeFiles ?? []) this.removeFile(key, result);
