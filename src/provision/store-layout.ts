@@ -77,7 +77,7 @@ export function folderUnit(
     for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('\\'));
   }
   for (const folder of folders) {
-    const marker = joinPath(joinPath(path, folder), MARKER_FILE);
+    const marker = joinPath(folder === '' ? path : joinPath(path, folder), MARKER_FILE);
     if (!present.has(toKey(marker))) planned.push({ path: marker, content: Buffer.alloc(0) });
   }
   planned.push({ path: `${path}.checksum`, content: Buffer.from(checksum) });
