@@ -247,7 +247,7 @@ describe('provisioning conflicts and failures', () => {
       ['Old61', '4.0.1'],
       ['KindLast', '4.0.2'],
     ]) {
-      await uploadLikeSfctl(url, root, packageFiles(votingApp(version as '1.0.0')));
+      await uploadLikeSfctl(url, root, packageFiles(votingApp(version)));
     }
     const legacy = await provision(
       url,
@@ -311,7 +311,7 @@ describe('provisioning conflicts and failures', () => {
 
   it('reuses registered service packages that a package leaves out', async () => {
     const before = await usage(url);
-    const files = packageFiles(votingApp('7.0.0' as '1.0.0'));
+    const files = packageFiles(votingApp('7.0.0'));
     for (const path of [...files.keys()])
       if (path !== 'ApplicationManifest.xml') files.delete(path);
     await uploadLikeSfctl(url, 'OnlyManifest7', files);

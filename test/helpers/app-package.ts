@@ -97,10 +97,10 @@ export function packageFiles(app: AppSpec): Map<string, Buffer> {
 }
 
 /**
- * The voting sample in two versions. Version 2.0.0 changes only the web front end's code:
- * its Config and Data packages and the whole BackendPkg service are unchanged, so shared.
+ * The voting sample. Every version after 1.0.0 changes only the web front end's code (to
+ * WebPkg 2.0.0): its Config and Data packages and the whole BackendPkg service stay the same.
  */
-export function votingApp(version: '1.0.0' | '2.0.0', typeName = 'VotingType'): AppSpec {
+export function votingApp(version: string, typeName = 'VotingType'): AppSpec {
   const webVersion = version === '1.0.0' ? '1.0.0' : '2.0.0';
   return {
     typeName,
