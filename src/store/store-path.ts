@@ -43,7 +43,7 @@ export function parseStorePath(input: string, what = 'path'): StorePath {
   const segments = input
     .replaceAll('/', SEPARATOR)
     .split(SEPARATOR)
-    .map((segment, i, all) => (i === 0 ? segment.trimStart() : segment))
+    .map((segment, i) => (i === 0 ? segment.trimStart() : segment))
     .map((segment, i, all) => (i === all.length - 1 ? segment.trimEnd() : segment))
     .filter((segment) => segment !== '');
   if (segments.length === 0) return ROOT;

@@ -13,7 +13,7 @@ export async function call(
   body?: string | Buffer | Uint8Array,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const response = await fetch(url, { method, body, headers });
+  const response = await fetch(url, { method, body: body as BodyInit | undefined, headers });
   const text = await response.text();
   let json: any;
   try {

@@ -53,20 +53,20 @@ export function recountUsage(db: Database.Database, repair: boolean): UsageRecou
     }
 
     let foldersOutOfStep = 0;
+    const unseen = new Set(folders.keys());
     const stored = db.prepare('SELECT key, file_count, size FROM folders').iterate() as Iterable<{
       key: string;
       file_count: number;
       size: number;
     }>;
-    let storedCount = 0;
     for (const row of stored) {
-      storedCount++;
+      unseen.delete(row.key);
       const expected = folders.get(row.key);
       if (!expected || expected.fileCount !== row.file_count || expected.size !== row.size) {
         foldersOutOfStep++;
       }
     }
-    foldersOutOfStep += Math.max(0, folders.size - storedCount);
+    foldersOutOfStep += unseen.size;
 
     if (repair) {
       db.prepare('DELETE FROM folders').run();
