@@ -15,7 +15,7 @@ import {
   usage,
   waitForType,
 } from './helpers/provisioning.ts';
-import { spawnServer, tempRoot } from './helpers/server.ts';
+import { spawnServer, startTestServer, tempRoot } from './helpers/server.ts';
 import { zip } from './helpers/zip.ts';
 
 const BIN = new URL('../bin/imagestore.js', import.meta.url).pathname;
@@ -128,5 +128,26 @@ describe('a crash mid-provision never leaves a half-registered Available type', 
     assert.deepEqual(report.counters, report.recounted);
     assert.equal(report.foldersOutOfStep, 0);
     assert.deepEqual(report.missingBlobs, []);
+  });
+});
+
+describe('an unprovision interrupted by a stop', () => {
+  it('is finished when the server starts again', async () => {
+    const root = await tempRoot();
+    let server = await startTestServer({ root });
+    try {
+      await uploadLikeSfctl(server.url, 'Tiny', packageFiles(tinyApp('TinyType', '1.0')));
+      assert.equal((await provisionPath(server.url, 'Tiny')).status, 200);
+      // The state a crash right after an asynchronous unprovision's 202 leaves on disk.
+      await server.provisioner.types.beginUnprovision('TinyType', '1.0');
+      await server.close();
+
+      server = await startTestServer({ root });
+      assert.deepEqual(await listTypes(server.url), []);
+      assert.deepEqual((await usage(server.url)).register, { bytes: 0, files: 0 });
+      assert.equal((await storeTree(server.url, 'Store/TinyType')).size, 0);
+    } finally {
+      await server.dispose();
+    }
   });
 });

@@ -93,8 +93,11 @@ describe('provisioning from an external store (.sfpkg)', () => {
     url = server.url;
   });
   after(async () => {
-    await server.dispose();
-    await store.stop();
+    try {
+      await server?.dispose();
+    } finally {
+      await store.stop();
+    }
   });
 
   /** Every blob on disk is a registered file: nothing leaked by failed or finished provisions. */
