@@ -4,7 +4,10 @@ import pino, { type Logger } from 'pino';
 import { LocalBlobStore } from './backends/local/local-blob-store.ts';
 import { SqliteCatalog } from './catalog/sqlite/sqlite-catalog.ts';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { SqliteApplicationTypes } from './catalog/sqlite/sqlite-application-types.ts';
+import { applicationTypeRoutes } from './http/application-types-routes.ts';
 import { buildHttpServer } from './http/server.ts';
+import { Provisioner } from './provision/provisioner.ts';
 import { ImageStore } from './store/image-store.ts';
 import { acquireRootLock } from './store/root-lock.ts';
 import type { UploadSessionOptions } from './store/upload-sessions.ts';
@@ -12,6 +15,7 @@ import type { UploadSessionOptions } from './store/upload-sessions.ts';
 export interface RunningServer {
   app: FastifyInstance;
   store: ImageStore;
+  provisioner: Provisioner;
   /** The address actually bound, e.g. `http://127.0.0.1:19080`. */
   url: string;
   close(): Promise<void>;
@@ -31,6 +35,27 @@ export async function openLocalStore(
   return store;
 }
 
+/** Application types live in the catalog's own database, next to the files they register. */
+async function openProvisioner(store: ImageStore, root: string, config: ServerConfig, log: Logger) {
+  if (!(store.catalog instanceof SqliteCatalog)) {
+    throw new Error('application types need the SQLite catalog');
+  }
+  const types = new SqliteApplicationTypes(store.catalog);
+  const provisioner = new Provisioner(
+    store,
+    types,
+    {
+      cleanupOnProvisionSuccess: config.cleanupOnProvisionSuccess,
+      keepVersions: config.keepVersions,
+      maxDownloadBytes: config.maxPackageDownloadBytes,
+      workDir: join(root, 'provisioning'),
+    },
+    log,
+  );
+  await provisioner.open();
+  return provisioner;
+}
+
 /** The composition root: builds and starts a server from a typed configuration. */
 export async function startServer(
   overrides: Partial<ServerConfig> = {},
@@ -46,7 +71,13 @@ export async function startServer(
       timeoutMs: config.sessionTimeoutSeconds * 1000,
     });
     store.sessions.startExpiry();
-    const app = buildHttpServer({ store, logger: log, maxApiVersion: config.maxApiVersion });
+    const provisioner = await openProvisioner(store, root, config, log);
+    const app = buildHttpServer({
+      store,
+      logger: log,
+      maxApiVersion: config.maxApiVersion,
+      plugins: [applicationTypeRoutes(provisioner, config.maxApiVersion)],
+    });
     await app.listen({ host: config.host, port: config.port }).catch(async (error) => {
       await store.close();
       throw error;
@@ -59,9 +90,12 @@ export async function startServer(
     return {
       app,
       store,
+      provisioner,
       url,
       async close() {
+        provisioner.stop();
         await app.close();
+        await provisioner.idle();
         await store.close();
         await releaseLock();
       },

@@ -13,6 +13,18 @@ export interface ServerConfig {
   maxChunkSize: number;
   /** Seconds without a new chunk after which an upload session is removed with its bytes. */
   sessionTimeoutSeconds: number;
+  /**
+   * Delete the uploaded package after a successful provision whose cleanup policy is `Default`
+   * (the native CleanupApplicationPackageOnProvisionSuccess).
+   */
+  cleanupOnProvisionSuccess: boolean;
+  /**
+   * After each successful provision, keep only the N most recently registered versions of the
+   * type and unprovision the older ones; 0 keeps every version.
+   */
+  keepVersions: number;
+  /** Largest `.sfpkg` an ExternalStore provision downloads, and largest it unpacks to. */
+  maxPackageDownloadBytes: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -24,4 +36,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   maxChunkSize: 100 * 1024 * 1024,
   sessionTimeoutSeconds: 30 * 60,
+  cleanupOnProvisionSuccess: true,
+  keepVersions: 0,
+  maxPackageDownloadBytes: 4 * 1024 ** 3,
 };

@@ -52,4 +52,8 @@ export const errors = {
     new FabricError(409, 'FABRIC_E_APPLICATION_TYPE_ALREADY_EXISTS', message),
   applicationTypeProvisionInProgress: (message: string) =>
     new FabricError(409, 'FABRIC_E_APPLICATION_TYPE_PROVISION_IN_PROGRESS', message),
+  imageBuilderReservedDirectory: (message: string) =>
+    new FabricError(400, 'FABRIC_E_IMAGEBUILDER_RESERVED_DIRECTORY_ERROR', message),
+  serviceManifestNotFound: (message: string) =>
+    new FabricError(404, 'FABRIC_E_SERVICE_MANIFEST_NOT_FOUND', message),
 };

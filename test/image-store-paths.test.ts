@@ -198,7 +198,14 @@ describe('store paths', () => {
   it('never writes anything outside the store root', async () => {
     assert.deepEqual(await readdir(outer), ['root']);
     const inRoot = (await readdir(server.root)).sort();
-    assert.deepEqual(inRoot, ['blobs', 'catalog', 'imagestore.pid', 'staging', 'tmp']);
+    assert.deepEqual(inRoot, [
+      'blobs',
+      'catalog',
+      'imagestore.pid',
+      'provisioning',
+      'staging',
+      'tmp',
+    ]);
     const catalogFiles = (await readdir(join(server.root, 'catalog'))).sort();
     assert.ok(
       catalogFiles.every((name) => name.startsWith('imagestore.db')),

@@ -66,6 +66,23 @@ program
     integer(1, 365 * 24 * 3600),
     DEFAULT_CONFIG.sessionTimeoutSeconds,
   )
+  .option(
+    '--keep-versions <n>',
+    'after each successful provision keep only the N most recently registered versions of ' +
+      'the type (by the order their provisions finished) and unprovision older ones; 0 keeps all',
+    integer(0, 1_000_000),
+    DEFAULT_CONFIG.keepVersions,
+  )
+  .option(
+    '--no-cleanup-on-provision-success',
+    'keep the uploaded package after a successful provision whose cleanup policy is Default',
+  )
+  .option(
+    '--max-package-download-bytes <n>',
+    'largest .sfpkg an ExternalStore provision downloads, and largest it unpacks to',
+    integer(1, Number.MAX_SAFE_INTEGER),
+    DEFAULT_CONFIG.maxPackageDownloadBytes,
+  )
   .action(async ({ sessionTimeout, ...options }) => {
     const server = await startServer({ ...options, sessionTimeoutSeconds: sessionTimeout });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

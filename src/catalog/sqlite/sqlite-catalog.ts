@@ -181,6 +181,14 @@ export class SqliteCatalog implements Catalog {
   }
 
   async applyFileMutation(mutation: FileMutation): Promise<MutationResult> {
+    return this.applyFileMutationNow(mutation);
+  }
+
+  /**
+   * The mutation as a synchronous transaction, so rows of other tables on this database can join
+   * it: called inside another transaction it runs as a savepoint of that one.
+   */
+  applyFileMutationNow(mutation: FileMutation): MutationResult {
     return this.mutateFiles.immediate(mutation);
   }
 

@@ -1,0 +1,222 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { ApplicationParameter, ServiceTypeRecord } from '../catalog/application-types.ts';
+import { errors } from '../errors.ts';
+
+/** The parts of the application and service manifests that provisioning needs. */
+
+export interface ServiceManifestImport {
+  serviceManifestName: string;
+  serviceManifestVersion: string;
+}
+
+export interface ApplicationManifest {
+  name: string;
+  version: string;
+  parameters: ApplicationParameter[];
+  imports: ServiceManifestImport[];
+}
+
+export type PackageKind = 'Code' | 'Config' | 'Data';
+
+export interface PackageReference {
+  kind: PackageKind;
+  name: string;
+  version: string;
+}
+
+export interface ServiceManifest {
+  name: string;
+  version: string;
+  serviceTypes: ServiceTypeRecord[];
+  packages: PackageReference[];
+}
+
+/** Manifests are small; a bigger file is not a manifest. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+type Element = Record<string, unknown> & { '@'?: Record<string, string> };
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  attributesGroupName: '@',
+  removeNSPrefix: true,
+  parseAttributeValue: false,
+  parseTagValue: false,
+  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+});
+
+const invalid = (file: string, what: string) => errors.imageBuilderValidation(`'${file}' ${what}`);
+
+/** Manifests are UTF-8 or, from older tools, UTF-16 with a byte order mark. */
+export function decodeManifest(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const swapped = Buffer.from(bytes.subarray(2));
+    return swapped.swap16().toString('utf16le');
+  }
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}
+
+function parseRoot(text: string, file: string, rootName: string): Element {
+  if (/<!DOCTYPE/i.test(text)) {
+    throw invalid(file, 'declares a DOCTYPE, which manifests may not use');
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    const { line, col, msg } = valid.err;
+    const at = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
+    throw invalid(file, `is not well-formed XML at ${at}: ${msg}`);
+  }
+  const document = parser.parse(text) as Record<string, unknown>;
+  const roots = Object.keys(document).filter((key) => key !== '?xml' && key !== '#text');
+  if (roots.length !== 1 || roots[0] !== rootName || children(document, rootName).length !== 1) {
+    throw invalid(file, `must have exactly one root element <${rootName}>, found <${roots[0]}>`);
+  }
+  return children(document, rootName)[0];
+}
+
+function children(parent: Record<string, unknown>, name: string): Element[] {
+  const value = parent[name];
+  if (!Array.isArray(value)) return [];
+  return value.map((child) => (typeof child === 'object' && child !== null ? child : {}));
+}
+
+function elementText(parent: Record<string, unknown>, name: string): string {
+  const value = parent[name];
+  if (!Array.isArray(value) || value.length === 0) return '';
+  const first = value[0];
+  if (typeof first === 'string') return first;
+  const inner = (first as Record<string, unknown>)['#text'];
+  return typeof inner === 'string' ? inner : '';
+}
+
+function attribute(element: Element, name: string, file: string, where: string): string {
+  const value = element['@']?.[name];
+  if (value === undefined || value.trim() === '') {
+    throw invalid(file, `has no ${name} attribute on ${where}`);
+  }
+  return value;
+}
+
+/**
+ * Names and versions become file and folder names in the store, so they must be plain names:
+ * no separators, no `..`, nothing a file system would refuse.
+ */
+export function checkPathName(value: string, file: string, what: string): string {
+  if (
+    /[\\/:*?"<>|\u0000-\u001f]/.test(value) ||
+    value.trim() === '.' ||
+    value.trim() === '..' ||
+    value !== value.trim()
+  ) {
+    throw invalid(file, `has ${what} '${value}', which is not usable as a store file name`);
+  }
+  return value;
+}
+
+export function parseApplicationManifest(text: string, file: string): ApplicationManifest {
+  const root = parseRoot(text, file, 'ApplicationManifest');
+  const where = '<ApplicationManifest>';
+  const name = checkPathName(
+    attribute(root, 'ApplicationTypeName', file, where),
+    file,
+    'ApplicationTypeName',
+  );
+  const version = checkPathName(
+    attribute(root, 'ApplicationTypeVersion', file, where),
+    file,
+    'ApplicationTypeVersion',
+  );
+  const parameters = children(root, 'Parameters')
+    .flatMap((group) => children(group, 'Parameter'))
+    .map((parameter) => ({
+      key: attribute(parameter, 'Name', file, '<Parameter>'),
+      value: parameter['@']?.DefaultValue ?? '',
+    }));
+  const imports = children(root, 'ServiceManifestImport').map((entry) => {
+    const refs = children(entry, 'ServiceManifestRef');
+    if (refs.length !== 1) {
+      throw invalid(file, 'has a <ServiceManifestImport> without exactly one <ServiceManifestRef>');
+    }
+    const ref = refs[0];
+    const refWhere = '<ServiceManifestRef>';
+    return {
+      serviceManifestName: checkPathName(
+        attribute(ref, 'ServiceManifestName', file, refWhere),
+        file,
+        'ServiceManifestName',
+      ),
+      serviceManifestVersion: checkPathName(
+        attribute(ref, 'ServiceManifestVersion', file, refWhere),
+        file,
+        'ServiceManifestVersion',
+      ),
+    };
+  });
+  if (imports.length === 0) throw invalid(file, 'imports no service manifest');
+  const seen = new Set<string>();
+  for (const { serviceManifestName } of imports) {
+    if (seen.has(serviceManifestName.toLowerCase())) {
+      throw invalid(file, `imports ServiceManifest '${serviceManifestName}' more than once`);
+    }
+    seen.add(serviceManifestName.toLowerCase());
+  }
+  return { name, version, parameters, imports };
+}
+
+const SERVICE_TYPE_ELEMENTS = [
+  ['StatefulServiceType', 'Stateful', false],
+  ['StatelessServiceType', 'Stateless', false],
+  ['StatefulServiceGroupType', 'Stateful', true],
+  ['StatelessServiceGroupType', 'Stateless', true],
+] as const;
+
+export function parseServiceManifest(text: string, file: string): ServiceManifest {
+  const root = parseRoot(text, file, 'ServiceManifest');
+  const name = checkPathName(attribute(root, 'Name', file, '<ServiceManifest>'), file, 'Name');
+  const version = checkPathName(
+    attribute(root, 'Version', file, '<ServiceManifest>'),
+    file,
+    'Version',
+  );
+  const serviceTypes: ServiceTypeRecord[] = [];
+  for (const group of children(root, 'ServiceTypes')) {
+    for (const [element, kind, isServiceGroup] of SERVICE_TYPE_ELEMENTS) {
+      for (const type of children(group, element)) {
+        serviceTypes.push({
+          serviceTypeName: attribute(type, 'ServiceTypeName', file, `<${element}>`),
+          kind,
+          isServiceGroup,
+          hasPersistedState: type['@']?.HasPersistedState?.toLowerCase() === 'true',
+          useImplicitHost: type['@']?.UseImplicitHost?.toLowerCase() === 'true',
+          placementConstraints: elementText(type, 'PlacementConstraints'),
+        });
+      }
+    }
+  }
+  const packages: PackageReference[] = [];
+  for (const kind of ['Code', 'Config', 'Data'] as const) {
+    for (const element of children(root, `${kind}Package`)) {
+      const where = `<${kind}Package>`;
+      packages.push({
+        kind,
+        name: checkPathName(attribute(element, 'Name', file, where), file, `${kind}Package Name`),
+        version: checkPathName(
+          attribute(element, 'Version', file, where),
+          file,
+          `${kind}Package Version`,
+        ),
+      });
+    }
+  }
+  if (!packages.some((p) => p.kind === 'Code')) throw invalid(file, 'declares no <CodePackage>');
+  const seen = new Set<string>();
+  for (const p of packages) {
+    if (seen.has(p.name.toLowerCase())) {
+      throw invalid(file, `declares the package name '${p.name}' more than once`);
+    }
+    seen.add(p.name.toLowerCase());
+  }
+  return { name, version, serviceTypes, packages };
+}
