@@ -27,11 +27,13 @@ export async function openLocalStore(
   log: Logger,
   listPageSize?: number,
   sessionOptions?: UploadSessionOptions,
+  { cleanUp = true } = {},
 ) {
   const catalog = new SqliteCatalog(join(root, 'catalog'));
   const blobs = new LocalBlobStore(root);
   const store = new ImageStore(catalog, blobs, log, listPageSize, sessionOptions);
-  await store.open();
+  // fsck opens without the start-up clean-up, so a report-only run changes nothing.
+  if (cleanUp) await store.open();
   return store;
 }
 

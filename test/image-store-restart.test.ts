@@ -143,8 +143,9 @@ describe('restart', () => {
     assert.equal(result.report.orphanBlobs, 1);
     assert.deepEqual(result.report.counters.copy, { usedSpace: 1053, fileCount: 5 });
     assert.deepEqual(result.report.recounted.copy, { usedSpace: 53, fileCount: 5 });
-    // The text run came first and already removed the temporary file.
-    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+    assert.equal(result.report.temporaryFiles, 1);
+    // A report-only run changes nothing: the temporary file is still there for --repair.
+    assert.deepEqual(await readdir(join(root, 'tmp')), ['interrupted-upload']);
   });
 
   it('fsck --repair fixes every difference and a second fsck is clean', async () => {
@@ -178,5 +179,47 @@ describe('restart', () => {
   it('refuses a second server on a root in use', async () => {
     await assert.rejects(spawnServer(root), /exited/);
     assert.equal((await info(server!.url)).UsedByCopy.FileCount, '4');
+  });
+});
+
+describe('fsck on leftovers', () => {
+  let root: string;
+  before(async () => {
+    root = await tempRoot();
+    const server = await spawnServer(root);
+    assert.equal((await put(server.url, 'keep/a.txt', 'kept')).status, 200);
+    await server.stop();
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('reports stray files, temp files and orphan staging files without touching them', async () => {
+    await writeFile(join(root, 'blobs', 'stray.txt'), 'x');
+    await mkdir(join(root, 'blobs', 'ab', 'nested'), { recursive: true });
+    await writeFile(join(root, 'tmp', 'half-upload'), 'half');
+    const orphanSession = '11111111-2222-3333-4444-555555555555';
+    await writeFile(join(root, 'staging', orphanSession), 'y');
+
+    const result = await fsck(root);
+    assert.equal(result.code, 1, result.stdout);
+    assert.deepEqual(result.report.strayFiles.sort(), [join('ab', 'nested'), 'stray.txt']);
+    assert.equal(result.report.temporaryFiles, 1);
+    assert.equal(result.report.staging.orphanStagingFiles, 1);
+    assert.deepEqual(await readdir(join(root, 'tmp')), ['half-upload']);
+    assert.deepEqual(await readdir(join(root, 'staging')), [orphanSession]);
+    assert.ok((await readdir(join(root, 'blobs'))).includes('stray.txt'));
+  });
+
+  it('removes them with --repair and keeps the stored file', async () => {
+    assert.equal((await fsck(root, true)).code, 0);
+    const again = await fsck(root);
+    assert.equal(again.code, 0, again.stdout);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+    assert.deepEqual(await readdir(join(root, 'staging')), []);
+    const server = await spawnServer(root);
+    try {
+      assert.equal((await info(server.url)).UsedByCopy.FileCount, '1');
+    } finally {
+      await server.stop();
+    }
   });
 });

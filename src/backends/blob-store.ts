@@ -18,8 +18,11 @@ export interface DiskInfo {
 }
 
 export interface BlobStore {
-  /** Creates what the store needs and removes temporary files left by a previous run. */
-  open(): Promise<{ removedTemporaryFiles: number }>;
+  /** Creates what the store needs. */
+  open(): Promise<void>;
+  /** Files of writes that never finished (a crash mid-upload); none while nothing is writing. */
+  listTemporary(): Promise<string[]>;
+  clearTemporary(): Promise<number>;
   /** Streams a body into a new blob; durable when the promise resolves, nothing left if it fails. */
   writeBlob(body: Readable, options?: BodyOptions): Promise<WrittenBlob>;
   /** A new, independent blob holding the same bytes. */
@@ -27,6 +30,9 @@ export interface BlobStore {
   readBlob(blob: string): Readable;
   deleteBlobs(blobs: string[]): Promise<void>;
   listBlobs(): AsyncIterable<WrittenBlob>;
+  /** Anything in the blob area that is not a blob (for fsck), and its removal. */
+  listStrays(): Promise<string[]>;
+  removeStrays(strays: string[]): Promise<void>;
   diskInfo(): Promise<DiskInfo>;
   /** Staging files of chunked upload sessions. */
   readonly staging: SessionStaging;

@@ -100,7 +100,15 @@ program
   .option('--json', 'print the report as JSON')
   .action(async (options) => {
     const release = await acquireRootLock(options.root);
-    const store = await openLocalStore(options.root, pino({ level: 'warn' }));
+    const store = await openLocalStore(
+      options.root,
+      pino({ level: 'warn' }),
+      undefined,
+      undefined,
+      {
+        cleanUp: false,
+      },
+    );
     try {
       const report = await checkStore(store, Boolean(options.repair), (message) =>
         process.stderr.write(`fsck: ${message}\n`),
@@ -115,7 +123,11 @@ program
   });
 
 function printReport(report: Awaited<ReturnType<typeof checkStore>>) {
-  const lines = [`temporary files removed: ${report.removedTemporaryFiles}`];
+  const lines = [
+    `temporary files of unfinished uploads: ${report.temporaryFiles}`,
+    `released blobs still on disk: ${report.unreleasedGarbage}`,
+    `stray files in blobs/: ${report.strayFiles.length} ${report.strayFiles.slice(0, 10).join(', ')}`,
+  ];
   for (const category of ['copy', 'register', 'staging'] as const) {
     const stored = report.counters[category];
     const counted = report.recounted[category];

@@ -3,8 +3,12 @@ import { checkStaging, type StagingCheck, stagingClean } from './fsck-staging.ts
 import type { ImageStore } from './image-store.ts';
 
 export interface FsckReport {
-  removedTemporaryFiles: number;
-  releasedGarbage: number;
+  /** Files of uploads that never finished (a crash mid-upload). */
+  temporaryFiles: number;
+  /** Blobs that deletes and overwrites released but that are still on disk. */
+  unreleasedGarbage: number;
+  /** Files in the blob area that are not blobs. */
+  strayFiles: string[];
   counters: Record<UsageCategory, Usage>;
   recounted: Record<UsageCategory, Usage>;
   foldersOutOfStep: number;
@@ -25,6 +29,9 @@ export function isClean(report: FsckReport): boolean {
     report.missingBlobs.length === 0 &&
     report.wrongSizeBlobs.length === 0 &&
     report.orphanBlobs === 0 &&
+    report.temporaryFiles === 0 &&
+    report.unreleasedGarbage === 0 &&
+    report.strayFiles.length === 0 &&
     stagingClean(report.staging)
   );
 }
@@ -37,16 +44,20 @@ function sameUsage(a: Record<UsageCategory, Usage>, b: Record<UsageCategory, Usa
 
 /**
  * Full check of a store that no server is using: recounts usage and folder aggregates from the
- * catalog, then compares every catalogued file with the bytes on disk. With `repair` the counters
- * are rewritten, orphan blobs deleted, and files whose bytes are lost removed from the catalog.
+ * catalog, then compares every catalogued file with the bytes on disk. Without `repair` nothing
+ * changes. With it the counters are rewritten, temporary files, released and orphan blobs and
+ * stray files deleted, and files whose bytes are lost removed from the catalog.
  */
 export async function checkStore(
   store: ImageStore,
   repair: boolean,
   progress: (message: string) => void = () => undefined,
 ): Promise<FsckReport> {
-  const { removedTemporaryFiles } = await store.blobs.open();
-  const releasedGarbage = await store.garbage.drain();
+  await store.blobs.open();
+  const temporaryFiles = (await store.blobs.listTemporary()).length;
+  const strayFiles = await store.blobs.listStrays();
+  // Released blobs are not orphans: the catalog still lists them until they are deleted.
+  const garbage = new Set(await store.catalog.pendingGarbage(Number.MAX_SAFE_INTEGER));
 
   progress('recounting the catalog');
   const recount = await store.catalog.recount(repair);
@@ -57,6 +68,7 @@ export async function checkStore(
     onDisk.set(blob, size);
     if (onDisk.size % 100_000 === 0) progress(`${onDisk.size} blobs listed`);
   }
+  for (const blob of garbage) onDisk.delete(blob);
 
   progress('comparing catalogued files with blobs');
   const missingBlobs: string[] = [];
@@ -76,6 +88,9 @@ export async function checkStore(
   const orphans = [...onDisk.keys()];
 
   if (repair) {
+    await store.blobs.clearTemporary();
+    await store.blobs.removeStrays(strayFiles);
+    await store.garbage.drain();
     if (orphans.length > 0) await store.blobs.deleteBlobs(orphans);
     if (brokenKeys.length > 0) {
       const result = await store.catalog.applyFileMutation({ removeFiles: brokenKeys });
@@ -84,8 +99,9 @@ export async function checkStore(
     }
   }
   return {
-    removedTemporaryFiles,
-    releasedGarbage,
+    temporaryFiles,
+    unreleasedGarbage: garbage.size,
+    strayFiles,
     counters: recount.counters,
     recounted: recount.recounted,
     foldersOutOfStep: recount.foldersOutOfStep,

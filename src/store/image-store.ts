@@ -71,7 +71,8 @@ export class ImageStore {
 
   /** The cheap part of fsck, run at every start. */
   async open(): Promise<void> {
-    const { removedTemporaryFiles } = await this.blobs.open();
+    await this.blobs.open();
+    const removedTemporaryFiles = await this.blobs.clearTemporary();
     const releasedBlobs = await this.garbage.drain();
     const sessions = await this.sessions.open();
     this.log.info({ removedTemporaryFiles, releasedBlobs, ...sessions }, 'store opened');
@@ -179,5 +180,15 @@ export class ImageStore {
       usage.fileCount += 1;
     }
     return usage;
+  }
+
+  /** A folder's or file's size with the path as stored (its casing), '' for the root. */
+  async storedSize(path: StorePath): Promise<{ path: string; size: number }> {
+    const folder = await this.catalog.getFolder(path.key);
+    if (folder) return { path: path.key === '' ? '' : folder.path, size: folder.size };
+    if (path.key === '') return { path: '', size: 0 };
+    const file = await this.catalog.getFile(path.key);
+    if (!file) throw errors.fileNotFound(`'${path.path}' does not exist in the image store`);
+    return { path: file.path, size: file.size };
   }
 }

@@ -26,10 +26,17 @@ export class LocalBlobStore implements BlobStore {
 
   async open() {
     await mkdir(this.blobsDir, { recursive: true });
-    const removed = await readdir(this.tmpDir).catch(() => []);
-    await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
-    return { removedTemporaryFiles: removed.length };
+  }
+
+  async listTemporary() {
+    return readdir(this.tmpDir);
+  }
+
+  async clearTemporary() {
+    const files = await this.listTemporary();
+    await Promise.all(files.map((file) => rm(join(this.tmpDir, file), { recursive: true })));
+    return files.length;
   }
 
   blobPath(blob: string): string {
@@ -91,11 +98,36 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async *listBlobs(): AsyncIterable<WrittenBlob> {
-    for (const shard of await readdir(this.blobsDir)) {
-      for (const blob of await readdir(join(this.blobsDir, shard))) {
-        const info = await stat(join(this.blobsDir, shard, blob));
-        yield { blob, size: info.size };
+    for (const shard of await readdir(this.blobsDir, { withFileTypes: true })) {
+      if (!shard.isDirectory() || !SHARD.test(shard.name)) continue;
+      for (const entry of await readdir(join(this.blobsDir, shard.name), { withFileTypes: true })) {
+        if (!entry.isFile() || !isBlobName(entry.name, shard.name)) continue;
+        const info = await stat(join(this.blobsDir, shard.name, entry.name));
+        yield { blob: entry.name, size: info.size };
       }
+    }
+  }
+
+  async listStrays() {
+    const strays: string[] = [];
+    for (const shard of await readdir(this.blobsDir, { withFileTypes: true })) {
+      if (!shard.isDirectory() || !SHARD.test(shard.name)) {
+        strays.push(shard.name);
+        continue;
+      }
+      for (const entry of await readdir(join(this.blobsDir, shard.name), { withFileTypes: true })) {
+        if (!entry.isFile() || !isBlobName(entry.name, shard.name)) {
+          strays.push(join(shard.name, entry.name));
+        }
+      }
+    }
+    return strays;
+  }
+
+  async removeStrays(strays: string[]) {
+    for (const stray of strays) {
+      // Only ever below blobs/: names come from listStrays, never from a request.
+      await rm(join(this.blobsDir, stray), { recursive: true, force: true });
     }
   }
 
@@ -105,6 +137,10 @@ export class LocalBlobStore implements BlobStore {
     return { capacity: info.blocks * info.bsize, available: info.bavail * info.bsize };
   }
 }
+
+const SHARD = /^[0-9a-f]{2}$/;
+const isBlobName = (name: string, shard: string) =>
+  /^[0-9a-f]{32}$/.test(name) && name.startsWith(shard);
 
 export function newBlobId(): string {
   return randomUUID().replaceAll('-', '');
