@@ -6,11 +6,11 @@ import { SqliteCatalog } from './catalog/sqlite/sqlite-catalog.ts';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
 import { SqliteApplicationTypes } from './catalog/sqlite/sqlite-application-types.ts';
 import { applicationTypeRoutes } from './http/application-types-routes.ts';
+import { clusterRoutes } from './http/cluster-routes.ts';
 import { buildHttpServer } from './http/server.ts';
 import { Provisioner } from './provision/provisioner.ts';
-import { ImageStore } from './store/image-store.ts';
+import { ImageStore, type StoreOptions } from './store/image-store.ts';
 import { acquireRootLock } from './store/root-lock.ts';
-import type { UploadSessionOptions } from './store/upload-sessions.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -25,13 +25,11 @@ export interface RunningServer {
 export async function openLocalStore(
   root: string,
   log: Logger,
-  listPageSize?: number,
-  sessionOptions?: UploadSessionOptions,
-  { cleanUp = true } = {},
+  { cleanUp = true, ...options }: StoreOptions & { cleanUp?: boolean } = {},
 ) {
   const catalog = new SqliteCatalog(join(root, 'catalog'));
   const blobs = new LocalBlobStore(root);
-  const store = new ImageStore(catalog, blobs, log, listPageSize, sessionOptions);
+  const store = new ImageStore(catalog, blobs, log, options);
   // fsck opens without the start-up clean-up, so a report-only run changes nothing.
   if (cleanUp) await store.open();
   return store;
@@ -68,9 +66,13 @@ export async function startServer(
   const root = resolve(config.root);
   const releaseLock = await acquireRootLock(root);
   try {
-    const store = await openLocalStore(root, log, config.listPageSize, {
-      maxChunkSize: config.maxChunkSize,
-      timeoutMs: config.sessionTimeoutSeconds * 1000,
+    const store = await openLocalStore(root, log, {
+      listPageSize: config.listPageSize,
+      reserveBytes: config.reserveBytes,
+      sessions: {
+        maxChunkSize: config.maxChunkSize,
+        timeoutMs: config.sessionTimeoutSeconds * 1000,
+      },
     });
     store.sessions.startExpiry();
     const provisioner = await openProvisioner(store, root, config, log);
@@ -78,7 +80,10 @@ export async function startServer(
       store,
       logger: log,
       maxApiVersion: config.maxApiVersion,
-      plugins: [applicationTypeRoutes(provisioner, config.maxApiVersion)],
+      plugins: [
+        applicationTypeRoutes(provisioner, config.maxApiVersion),
+        clusterRoutes(config.maxApiVersion),
+      ],
     });
     await app.listen({ host: config.host, port: config.port }).catch(async (error) => {
       await store.close();

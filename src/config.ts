@@ -9,6 +9,8 @@ export interface ServerConfig {
   /** Entries per page of a content listing before a ContinuationToken is returned. */
   listPageSize: number;
   logLevel: string;
+  /** Free bytes on the store's volume that uploads may not use, so deletes always have room. */
+  reserveBytes: number;
   /** Largest upload chunk accepted, in bytes; larger ones get 413. */
   maxChunkSize: number;
   /** Seconds without a new chunk after which an upload session is removed with its bytes. */
@@ -34,6 +36,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxApiVersion: 11.3,
   listPageSize: 5000,
   logLevel: 'info',
+  reserveBytes: 64 * 1024 * 1024,
   maxChunkSize: 100 * 1024 * 1024,
   sessionTimeoutSeconds: 30 * 60,
   cleanupOnProvisionSuccess: true,

@@ -17,17 +17,17 @@ export class FabricError extends Error {
 export const errors = {
   invalidArgument: (message: string) => new FabricError(400, 'E_INVALIDARG', message),
   pathTooLong: (message: string) => new FabricError(400, 'FABRIC_E_PATH_TOO_LONG', message),
-  reservedDirectory: (path: string) =>
-    new FabricError(
-      400,
-      'FABRIC_E_IMAGEBUILDER_RESERVED_DIRECTORY_ERROR',
-      `'${path}' is a reserved image store folder and cannot be deleted`,
-    ),
+  reservedDirectory: (
+    path: string,
+    why = 'is a reserved image store folder and cannot be deleted',
+  ) => new FabricError(400, 'FABRIC_E_IMAGEBUILDER_RESERVED_DIRECTORY_ERROR', `'${path}' ${why}`),
   fileNotFound: (message: string) => new FabricError(404, 'FABRIC_E_FILE_NOT_FOUND', message),
   directoryNotFound: (message: string) =>
     new FabricError(404, 'FABRIC_E_DIRECTORY_NOT_FOUND', message),
   pathConflict: (message: string) => new FabricError(409, 'FABRIC_E_PATH_CONFLICT', message),
   valueTooLarge: (message: string) => new FabricError(413, 'FABRIC_E_VALUE_TOO_LARGE', message),
+  insufficientStorage: (message: string) =>
+    new FabricError(507, 'FABRIC_E_IMAGESTORE_IOERROR', message),
   timeout: (message: string) => new FabricError(504, 'FABRIC_E_TIMEOUT', message),
   notReady: (message: string) => new FabricError(503, 'FABRIC_E_NOT_READY', message),
   internal: (requestId: string) =>
@@ -57,3 +57,14 @@ export const errors = {
   serviceManifestNotFound: (message: string) =>
     new FabricError(404, 'FABRIC_E_SERVICE_MANIFEST_NOT_FOUND', message),
 };
+
+/** Maps a failure of the disk or the catalog that is no bug of ours to a clear FabricError. */
+export function fromSystemError(error: unknown): FabricError | undefined {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+    return errors.insufficientStorage(
+      `The store's volume is full (${code}); delete content or unprovision types to free space`,
+    );
+  }
+  return undefined;
+}

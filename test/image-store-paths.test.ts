@@ -164,7 +164,7 @@ describe('store paths', () => {
     );
     assert.match(dots.json.Error.Message, /a\/\.\.\/b\.txt/);
     const nul = await rawCall(server.url, 'PUT', '/ImageStore/a%00b.txt?api-version=6.0', 'x');
-    assert.match(nul.json.Error.Message, /a\\x0b\.txt/);
+    assert.match(nul.json.Error.Message, /a\\x00b\.txt/);
   });
 
   it('refuses empty paths where a path is required', async () => {

@@ -43,9 +43,22 @@ describe('folder size', () => {
       FolderSize: '357',
     });
     assert.deepEqual((await folderSize(server.url, 'app%2Fcode%2F')).json, {
-      StoreRelativePath: 'app\\code',
+      StoreRelativePath: 'App\\Code',
       FolderSize: '257',
     });
+  });
+
+  it('answers the stored casing of a folder or file, whatever the request casing', async () => {
+    assert.equal((await put(server.url, 'Cased/Inner/File.TXT', 'abc')).status, 200);
+    assert.deepEqual((await folderSize(server.url, 'CASED/inner')).json, {
+      StoreRelativePath: 'Cased\\Inner',
+      FolderSize: '3',
+    });
+    assert.deepEqual((await folderSize(server.url, 'cased/INNER/file.txt')).json, {
+      StoreRelativePath: 'Cased\\Inner\\File.TXT',
+      FolderSize: '3',
+    });
+    assert.equal((await remove(server.url, 'Cased')).status, 200);
   });
 
   it('follows overwrite, copy and delete', async () => {

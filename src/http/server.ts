@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
-import { errors, FabricError } from '../errors.ts';
+import { errors, FabricError, fromSystemError } from '../errors.ts';
 import type { ImageStore } from '../store/image-store.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { registerImageStoreRoutes } from './image-store-routes.ts';
 import type { Operation } from './operation.ts';
 
@@ -31,6 +38,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
       reply.raw.writeHead(fabric.status, { 'content-type': 'application/json; charset=utf-8' });
       reply.raw.end(JSON.stringify({ Error: { Code: fabric.code, Message: fabric.message } }));
     },
+    // Requests Node's parser refuses never reach Fastify's routing or error handler.
+    clientErrorHandler: clientErrorHandler(options.logger),
   });
 
   // Bodies are never parsed by Fastify: uploads are stored byte for byte, whatever their
@@ -38,28 +47,30 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
+    // Fastify calls onResponse only for a response that finished; a client that leaves first
+    // (mid-body, or before the answer) still gets its one access line here.
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      const status = reply.raw.headersSent ? reply.statusCode : undefined;
+      const note = 'client went away before the response was sent';
+      request.log.warn({ ...accessEntry(request, reply), status, note }, 'request');
+    });
   });
   app.addHook('onResponse', async (request, reply) => {
-    const ms = Number(process.hrtime.bigint() - request.startedAt) / 1e6;
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        bytesIn: Number(request.headers['content-length'] ?? 0),
-        bytesOut: Number(reply.getHeader('content-length') ?? 0),
-        ms: Math.round(ms * 10) / 10,
-      },
-      'request',
-    );
+    if (!reply.raw.writableFinished) return;
+    request.log.info(accessEntry(request, reply), 'request');
   });
 
   app.setErrorHandler(async (error, request, reply) => {
     let fabric: FabricError;
+    const system = fromSystemError(error);
     if (error instanceof FabricError) {
       fabric = error;
+    } else if (system) {
+      fabric = system;
+      request.log.warn({ err: error }, fabric.message);
     } else if (isClientError(error)) {
       fabric = errors.invalidArgument(error.message);
     } else {
@@ -83,6 +94,18 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   registerImageStoreRoutes(app, options.store, options.maxApiVersion, options.imageStoreOperations);
   for (const plugin of options.plugins ?? []) plugin(app);
   return app;
+}
+
+function accessEntry(request: FastifyRequest, reply: FastifyReply) {
+  const ms = Number(process.hrtime.bigint() - request.startedAt) / 1e6;
+  return {
+    method: request.method,
+    url: request.url,
+    status: reply.statusCode,
+    bytesIn: Number(request.headers['content-length'] ?? 0),
+    bytesOut: Number(reply.getHeader('content-length') ?? 0),
+    ms: Math.round(ms * 10) / 10,
+  };
 }
 
 function isClientError(error: unknown): error is Error {

@@ -1,7 +1,13 @@
 import { errors } from '../errors.ts';
 import type { NewFile } from '../catalog/catalog.ts';
 import type { ImageStore } from './image-store.ts';
-import { fileName, MARKER_FILE, SEPARATOR, type StorePath } from './store-path.ts';
+import {
+  fileName,
+  MARKER_FILE,
+  SEPARATOR,
+  type StorePath,
+  refuseReservedName,
+} from './store-path.ts';
 
 export type CopyFlag = 'Overwrite' | 'Echo';
 
@@ -21,6 +27,7 @@ const COPY_CONCURRENCY = 8;
  */
 export async function copyContent(store: ImageStore, request: CopyRequest, signal?: AbortSignal) {
   const { source, destination } = request;
+  refuseReservedName(destination);
   if (overlaps(source.key, destination.key)) {
     throw errors.invalidArgument(
       `RemoteSource '${source.path}' and RemoteDestination '${destination.path}' overlap`,
@@ -77,24 +84,34 @@ interface CopyStep {
   size: number;
 }
 
-/** Copies the blobs of a plan, a few at a time; the result keeps the plan's order. */
+/**
+ * Copies the blobs of a plan, a few at a time; the result keeps the plan's order. After a
+ * failure no new copy starts, and the blobs made so far are deleted only once every copy still
+ * running has finished, so none of them is left behind.
+ */
 async function copyBlobs(store: ImageStore, plan: CopyStep[], signal?: AbortSignal) {
   const puts: (NewFile | undefined)[] = new Array(plan.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < plan.length) {
+    while (next < plan.length && !failed) {
       signal?.throwIfAborted();
       const index = next++;
       const step = plan[index];
-      const blob = await store.blobs.copyBlob(step.from);
-      puts[index] = { path: step.to, size: step.size, blob };
+      try {
+        const blob = await store.blobs.copyBlob(step.from);
+        puts[index] = { path: step.to, size: step.size, blob };
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  try {
-    await Promise.all(Array.from({ length: COPY_CONCURRENCY }, worker));
-  } catch (error) {
+  const results = await Promise.allSettled(Array.from({ length: COPY_CONCURRENCY }, worker));
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) {
     await store.blobs.deleteBlobs(puts.flatMap((put) => (put ? [put.blob] : [])));
-    throw error;
+    throw failure.reason;
   }
   return puts as NewFile[];
 }

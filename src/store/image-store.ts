@@ -12,7 +12,13 @@ import type {
 import { errors } from '../errors.ts';
 import { copyContent, type CopyRequest } from './copy.ts';
 import { GarbageCollector } from './garbage-collector.ts';
-import { isReservedFolder, parseStorePath, type StorePath } from './store-path.ts';
+import { SpaceGuard } from './space-guard.ts';
+import {
+  isReservedFolder,
+  parseStorePath,
+  refuseReservedName,
+  type StorePath,
+} from './store-path.ts';
 import {
   DEFAULT_UPLOAD_SESSION_OPTIONS,
   type UploadSessionOptions,
@@ -29,6 +35,14 @@ export interface ContentPage {
 export interface StoreInfo {
   disk: DiskInfo;
   usage: Record<UsageCategory | 'metadata', Usage>;
+}
+
+export interface StoreOptions {
+  /** Entries per listing page. */
+  listPageSize?: number;
+  sessions?: UploadSessionOptions;
+  /** Free bytes on the store's volume that uploads may not use (room for deletes). */
+  reserveBytes?: number;
 }
 
 export interface UploadOptions {
@@ -58,15 +72,26 @@ export class ImageStore {
   readonly sessions: UploadSessions;
   private readonly inFlight = new InFlightUploads();
 
+  readonly space: SpaceGuard;
+  readonly listPageSize: number;
+
   constructor(
     readonly catalog: Catalog,
     readonly blobs: BlobStore,
     readonly log: Logger,
-    readonly listPageSize = 5000,
-    sessionOptions: UploadSessionOptions = DEFAULT_UPLOAD_SESSION_OPTIONS,
+    options: StoreOptions = {},
   ) {
+    this.listPageSize = options.listPageSize ?? 5000;
     this.garbage = new GarbageCollector(catalog, blobs, log);
-    this.sessions = new UploadSessions(catalog, blobs.staging, this.garbage, log, sessionOptions);
+    this.space = new SpaceGuard(blobs, options.reserveBytes ?? 0);
+    this.sessions = new UploadSessions(
+      catalog,
+      blobs.staging,
+      this.garbage,
+      log,
+      options.sessions ?? DEFAULT_UPLOAD_SESSION_OPTIONS,
+      this.space,
+    );
   }
 
   /** The cheap part of fsck, run at every start. */
@@ -85,6 +110,8 @@ export class ImageStore {
   }
 
   async upload(path: StorePath, body: Readable, options: UploadOptions = {}) {
+    refuseReservedName(path);
+    await this.space.ensureRoom(options.expectedLength ?? 0, `The upload of '${path.path}'`);
     this.inFlight.files++;
     let staged = 0;
     const { expectedLength: expected, signal } = options;
@@ -148,15 +175,6 @@ export class ImageStore {
     await copyContent(this, request, signal);
   }
 
-  async folderSize(path: StorePath): Promise<number> {
-    const folder = await this.catalog.getFolder(path.key);
-    if (folder) return folder.size;
-    if (path.key === '') return 0;
-    const file = await this.catalog.getFile(path.key);
-    if (!file) throw errors.fileNotFound(`'${path.path}' does not exist in the image store`);
-    return file.size;
-  }
-
   async info(): Promise<StoreInfo> {
     const [disk, usage, metadata] = await Promise.all([
       this.blobs.diskInfo(),
@@ -183,7 +201,7 @@ export class ImageStore {
   }
 
   /** A folder's or file's size with the path as stored (its casing), '' for the root. */
-  async storedSize(path: StorePath): Promise<{ path: string; size: number }> {
+  async folderSize(path: StorePath): Promise<{ path: string; size: number }> {
     const folder = await this.catalog.getFolder(path.key);
     if (folder) return { path: path.key === '' ? '' : folder.path, size: folder.size };
     if (path.key === '') return { path: '', size: 0 };

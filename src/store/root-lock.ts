@@ -27,15 +27,34 @@ export async function acquireRootLock(root: string): Promise<() => Promise<void>
   };
 }
 
-/** The pid of a live process that holds the root, if any. */
+/** The pid of a live imagestore process that holds the root, if any. */
 export async function lockOwner(root: string): Promise<number | undefined> {
   const text = await readFile(join(root, LOCK_FILE), 'utf8').catch(() => undefined);
   const pid = Number(text);
   if (!text || !Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
+  if (pid === process.pid) return pid;
+  return (await isImageStoreProcess(pid)) ? pid : undefined;
+}
+
+/**
+ * After a crash or a reboot the pid in the lock file may have been reused by an unrelated
+ * process. On Linux its command line tells: the lock is held only by a process that runs
+ * imagestore (or the same program as this one). Elsewhere any live process holds it.
+ */
+async function isImageStoreProcess(pid: number): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  let cmdline: string;
+  try {
+    cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+  } catch (error) {
+    // Gone since the liveness check, or hidden from us: only the latter may still be an owner.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  const entry = process.argv[1];
+  return /imagestore/i.test(cmdline) || (entry !== undefined && cmdline.includes(entry));
 }

@@ -17,6 +17,8 @@ export const MARKER_FILE = '_.dir';
 export const MAX_PATH_LENGTH = 1024;
 const MAX_SEGMENT_BYTES = 255;
 const RESERVED_FOLDERS = ['store', 'windowsfabricstore'];
+/** C0 controls, DEL and the C1 controls (U+0080 to U+009F, e.g. NEL from `%C2%85`). */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function toKey(path: string): string {
   return path.toLowerCase();
@@ -37,7 +39,7 @@ export function decodeUrlPath(raw: string): string {
  * no request can name anything outside the store.
  */
 export function parseStorePath(input: string, what = 'path'): StorePath {
-  if (/[\u0000-\u001f\u007f]/.test(input)) {
+  if (CONTROL_CHARACTER.test(input)) {
     throw errors.invalidArgument(`The ${what} '${printable(input)}' contains a control character`);
   }
   const segments = trimOuter(input.replaceAll('/', SEPARATOR))
@@ -119,5 +121,15 @@ function trimOuter(path: string): string {
 }
 
 function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  return value.replace(
+    new RegExp(CONTROL_CHARACTER, 'g'),
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** `Store` and `WindowsFabricStore` are folders of registered content, never files. */
+export function refuseReservedName(path: StorePath) {
+  if (isReservedFolder(path)) {
+    throw errors.reservedDirectory(path.path, 'is reserved for registered application types');
+  }
 }

@@ -7,7 +7,8 @@ import { errors } from '../errors.ts';
 import { formatRange, formatRanges, missingRanges, rangeLength } from './byte-ranges.ts';
 import type { GarbageCollector } from './garbage-collector.ts';
 import { type Chunk, LiveSession } from './live-session.ts';
-import type { StorePath } from './store-path.ts';
+import type { SpaceGuard } from './space-guard.ts';
+import { refuseReservedName, type StorePath } from './store-path.ts';
 
 export type { Chunk } from './live-session.ts';
 
@@ -43,6 +44,7 @@ export class UploadSessions {
     private readonly garbage: GarbageCollector,
     private readonly log: Logger,
     readonly options: UploadSessionOptions = DEFAULT_UPLOAD_SESSION_OPTIONS,
+    private readonly space?: SpaceGuard,
   ) {}
 
   /** Removes staging files that belong to no open session (a crash before the first ack). */
@@ -97,6 +99,8 @@ export class UploadSessions {
   async uploadChunk(chunk: Chunk): Promise<'written' | 'duplicate'> {
     const { sessionId, range } = chunk;
     this.checkChunkSize(range);
+    refuseReservedName(chunk.path);
+    await this.space?.ensureRoom(rangeLength(range), `The chunk ${formatRange(range)}`);
     return this.withSession(sessionId, async (live) => {
       const release = await live.lock.acquire(false, chunk.signal);
       try {

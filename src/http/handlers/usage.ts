@@ -2,8 +2,9 @@ import { imageStoreInfo } from '../json-model.ts';
 import { type Operation, type OperationContext, sendJson } from '../operation.ts';
 
 async function folderSize({ store, path, reply }: OperationContext) {
-  const size = await store.folderSize(path);
-  return sendJson(reply, { StoreRelativePath: path.path, FolderSize: String(size) });
+  // The stored casing, whatever casing the request used, like a listing shows it.
+  const stored = await store.folderSize(path);
+  return sendJson(reply, { StoreRelativePath: stored.path, FolderSize: String(stored.size) });
 }
 
 async function info({ store, reply }: OperationContext) {
