@@ -23,7 +23,7 @@ export interface BlobStore {
   /** Files of writes that never finished (a crash mid-upload); none while nothing is writing. */
   listTemporary(): Promise<string[]>;
   clearTemporary(): Promise<number>;
-  /** Streams a body into a new blob; durable when the promise resolves, nothing left if it fails. */
+  /** Streams a body into a new blob: durable once the promise resolves, gone if it fails. */
   writeBlob(body: Readable, options?: BodyOptions): Promise<WrittenBlob>;
   /** A new, independent blob holding the same bytes. */
   copyBlob(blob: string): Promise<string>;

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { errors } from '../errors.ts';
 
@@ -32,13 +33,12 @@ export function readBody(
     const finish = (error?: unknown) => {
       if (settled) return;
       settled = true;
-      body.off('data', onData).off('end', onEnd).off('error', onClose).off('close', onClose);
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       signal?.removeEventListener('abort', onAbort);
-      if (error !== undefined) {
-        body.pause();
-        // The connection may still fail after we stopped listening; that is already handled.
-        body.on('error', () => undefined);
-      }
+      // A late failure of the stream (a connection reset, a zip entry's final check) must not
+      // become an unhandled 'error' event once we stopped listening; the outcome is decided.
+      body.on('error', () => undefined);
+      if (error !== undefined) body.pause();
       // Never report before the last write has landed (or failed).
       const last = inFlight ?? Promise.resolve();
       last.then(
@@ -83,7 +83,8 @@ export function readBody(
       if (batchBytes > 0) flush();
       finish();
     };
-    // A request stream only fails when its connection does.
+    // A request stream only fails when its connection does; other streams say what went wrong.
+    const onError = (error: Error) => (body instanceof IncomingMessage ? onClose() : finish(error));
     const onClose = () =>
       finish(
         errors.invalidArgument(
@@ -94,8 +95,9 @@ export function readBody(
 
     if (signal?.aborted) return finish(signal.reason);
     // The client may have gone before the handler got here; its events are then long past.
-    if (body.errored || (body.destroyed && !body.readableEnded)) return onClose();
+    if (body.errored) return onError(body.errored);
+    if (body.destroyed && !body.readableEnded) return onClose();
     signal?.addEventListener('abort', onAbort, { once: true });
-    body.on('data', onData).once('end', onEnd).once('error', onClose).once('close', onClose);
+    body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
   });
 }

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { openLocalStore, startServer } from '../app.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
 import { checkStore, isClean } from '../store/fsck.ts';
+import { formatReport } from './fsck-report.ts';
 import { acquireRootLock } from '../store/root-lock.ts';
 import { CliError, describeFailure, type FailureContext } from './failure.ts';
 
@@ -185,52 +186,12 @@ program
         process.stderr.write(`fsck: ${message}\n`),
       );
       if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      else printReport(report);
+      else process.stdout.write(formatReport(report));
       process.exitCode = isClean(report) || options.repair ? 0 : 1;
     } finally {
       await store.close();
       await release();
     }
   });
-
-function printReport(report: Awaited<ReturnType<typeof checkStore>>) {
-  const lines = [
-    `temporary files of unfinished uploads: ${report.temporaryFiles}`,
-    `released blobs still on disk: ${report.unreleasedGarbage}`,
-    `stray files in blobs/: ${report.strayFiles.length} ${report.strayFiles.slice(0, 10).join(', ')}`,
-  ];
-  for (const category of ['copy', 'register', 'staging'] as const) {
-    const stored = report.counters[category];
-    const counted = report.recounted[category];
-    const same = stored.usedSpace === counted.usedSpace && stored.fileCount === counted.fileCount;
-    lines.push(
-      `${category}: counters ${stored.fileCount} files / ${stored.usedSpace} bytes, ` +
-        `recount ${counted.fileCount} files / ${counted.usedSpace} bytes${same ? '' : '  MISMATCH'}`,
-    );
-  }
-  lines.push(`folders out of step: ${report.foldersOutOfStep}`);
-  lines.push(
-    `files with missing bytes: ${report.missingBlobs.length} ${report.missingBlobs.slice(0, 10).join(', ')}`,
-  );
-  lines.push(
-    `files with wrong size: ${report.wrongSizeBlobs.length} ${report.wrongSizeBlobs.slice(0, 10).join(', ')}`,
-  );
-  lines.push(`orphan blobs: ${report.orphanBlobs}`);
-  const { orphanStagingFiles, lostSessions, wrongSizeSessions } = report.staging;
-  lines.push(`orphan staging files: ${orphanStagingFiles}`);
-  lines.push(`upload sessions with lost bytes: ${lostSessions.length} ${lostSessions.join(', ')}`);
-  lines.push(
-    `upload sessions with a wrong-size staging file: ${wrongSizeSessions.length} ` +
-      wrongSizeSessions.join(', '),
-  );
-  lines.push(
-    isClean(report)
-      ? 'store is consistent'
-      : report.repaired
-        ? 'differences repaired'
-        : 'differences found; run with --repair',
-  );
-  process.stdout.write(lines.join('\n') + '\n');
-}
 
 await program.parseAsync(process.argv).catch(fail);

@@ -26,7 +26,9 @@ export interface VersionRange {
  * that introduced the operation and the server's maximum.
  */
 export function parseApiVersion(value: string | undefined, range: VersionRange, operation: string) {
-  const accepted = `accepted versions for ${operation} are ${formatVersion(range.min)} to ${formatVersion(range.max)}`;
+  const accepted =
+    `accepted versions for ${operation} are ` +
+    `${formatVersion(range.min)} to ${formatVersion(range.max)}`;
   if (value === undefined) {
     throw errors.invalidArgument(`The api-version query parameter is required; ${accepted}`);
   }
@@ -48,7 +50,8 @@ export function parseTimeout(value: string | undefined): number {
   const seconds = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
   if (!(seconds >= 1 && seconds <= MAX_TIMEOUT_SECONDS)) {
     throw errors.invalidArgument(
-      `timeout '${value}' is not valid; it must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`,
+      `timeout '${value}' is not valid; ` +
+        `it must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`,
     );
   }
   return seconds;

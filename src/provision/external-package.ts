@@ -73,7 +73,8 @@ async function download(uri: URL, archive: string, { maxBytes, signal }: Downloa
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     throw errors.imageBuilderValidation(
-      `ApplicationPackageDownloadUri '${uri.href}' could not be downloaded: HTTP ${response.status}`,
+      `ApplicationPackageDownloadUri '${uri.href}' could not be downloaded: ` +
+        `HTTP ${response.status}`,
     );
   }
   const tooLarge = () =>

@@ -76,7 +76,8 @@ export async function readPackageFile(
 ): Promise<Buffer> {
   if (file.size > limit) {
     throw errors.imageBuilderValidation(
-      `'${source.describe(file.relativePath)}' is ${file.size} bytes; a manifest may have at most ${limit}`,
+      `'${source.describe(file.relativePath)}' is ${file.size} bytes; ` +
+        `a manifest may have at most ${limit}`,
     );
   }
   const chunks: Buffer[] = [];

@@ -134,7 +134,8 @@ async function planService(
     const manifest = parseServiceManifest(text, described);
     if (manifest.name !== name || manifest.version !== version) {
       throw errors.imageBuilderValidation(
-        `'${described}' declares ServiceManifest '${manifest.name}' version '${manifest.version}', ` +
+        `'${described}' declares ServiceManifest '${manifest.name}' ` +
+          `version '${manifest.version}', ` +
           `but ${APPLICATION_MANIFEST} imports '${name}' version '${version}'`,
       );
     }

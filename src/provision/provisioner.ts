@@ -181,7 +181,8 @@ export class Provisioner {
       if (name !== claimed.name || version !== claimed.version) {
         throw errors.imageBuilderValidation(
           `'${source!.describe(APPLICATION_MANIFEST)}' declares application type '${name}' ` +
-            `version '${version}', but '${claimed.name}' version '${claimed.version}' was requested`,
+            `version '${version}', ` +
+            `but '${claimed.name}' version '${claimed.version}' was requested`,
         );
       }
       const plan = await planRegistration(

@@ -6,7 +6,7 @@ import type {
   UploadSessionRecord,
 } from '../catalog/upload-sessions.ts';
 import { errors } from '../errors.ts';
-import { contains, formatRange, overlaps, rangeLength } from './byte-ranges.ts';
+import { contains, formatRange, overlaps } from './byte-ranges.ts';
 import { SessionLock } from './session-lock.ts';
 import type { StorePath } from './store-path.ts';
 

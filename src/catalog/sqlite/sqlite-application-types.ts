@@ -66,7 +66,8 @@ export class SqliteApplicationTypes implements ApplicationTypeCatalog {
            status_details = '', sequence = 0`,
       ),
       setStatus: db.prepare(
-        'UPDATE application_types SET status = ?, status_details = ? WHERE name = ? AND version = ?',
+        `UPDATE application_types SET status = ?, status_details = ?
+         WHERE name = ? AND version = ?`,
       ),
       makeAvailable: db.prepare(
         `UPDATE application_types SET status = 'Available', status_details = '',
@@ -94,7 +95,8 @@ export class SqliteApplicationTypes implements ApplicationTypeCatalog {
         'SELECT COUNT(*) AS n FROM application_type_units WHERE name = ? AND version <> ?',
       ),
       insertUnit: db.prepare(
-        'INSERT INTO application_type_units (name, version, unit, checksum, paths) VALUES (?, ?, ?, ?, ?)',
+        `INSERT INTO application_type_units (name, version, unit, checksum, paths)
+         VALUES (?, ?, ?, ?, ?)`,
       ),
       deleteUnits: db.prepare('DELETE FROM application_type_units WHERE name = ? AND version = ?'),
       interrupted: db.prepare<[], TypeRow>(

@@ -96,7 +96,8 @@ export class SqliteUploadSessions implements UploadSessionCatalog {
                 (SELECT COUNT(*) FROM upload_sessions WHERE state = 'open') AS files`,
       ),
       addStaging: db.prepare(
-        "UPDATE usage SET used_space = used_space + ?, file_count = file_count + ? WHERE category = 'staging'",
+        `UPDATE usage SET used_space = used_space + ?, file_count = file_count + ?
+         WHERE category = 'staging'`,
       ),
       setStaging: db.prepare(
         "UPDATE usage SET used_space = ?, file_count = ? WHERE category = 'staging'",

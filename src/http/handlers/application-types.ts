@@ -132,7 +132,8 @@ function parseProvisionBody(body: Record<string, unknown>, apiVersion: number): 
     let cleanupPolicy = CLEANUP_POLICIES.find((p) => p.toLowerCase() === policyName?.toLowerCase());
     if (policyName !== undefined && !cleanupPolicy) {
       throw errors.invalidArgument(
-        `ApplicationPackageCleanupPolicy '${policyName}' is not one of ${CLEANUP_POLICIES.join(', ')}`,
+        `ApplicationPackageCleanupPolicy '${policyName}' is not one of ` +
+          CLEANUP_POLICIES.join(', '),
       );
     }
     if (!cleanupPolicy && booleanProperty(body, 'DisableApplicationPackageCleanup')) {
@@ -199,7 +200,8 @@ async function serviceManifest(context: TypeOperationContext) {
   const manifest = row.serviceManifests.find((m) => m.name === name);
   if (!manifest) {
     throw errors.serviceManifestNotFound(
-      `Application type '${row.name}' version '${row.version}' imports no ServiceManifest '${name}'`,
+      `Application type '${row.name}' version '${row.version}' ` +
+        `imports no ServiceManifest '${name}'`,
     );
   }
   return sendJson(context.reply, { Manifest: manifest.manifest });
