@@ -1,6 +1,7 @@
 import { errors } from '../errors.ts';
 import type { NewFile } from '../catalog/catalog.ts';
 import type { ImageStore } from './image-store.ts';
+import { mapConcurrent } from './map-concurrent.ts';
 import {
   fileName,
   MARKER_FILE,
@@ -84,36 +85,20 @@ interface CopyStep {
   size: number;
 }
 
-/**
- * Copies the blobs of a plan, a few at a time; the result keeps the plan's order. After a
- * failure no new copy starts, and the blobs made so far are deleted only once every copy still
- * running has finished, so none of them is left behind.
- */
+/** Copies the blobs of a plan, a few at a time; on failure none of the copies is left behind. */
 async function copyBlobs(store: ImageStore, plan: CopyStep[], signal?: AbortSignal) {
-  const puts: (NewFile | undefined)[] = new Array(plan.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < plan.length && !failed) {
-      signal?.throwIfAborted();
-      const index = next++;
-      const step = plan[index];
-      try {
-        const blob = await store.blobs.copyBlob(step.from);
-        puts[index] = { path: step.to, size: step.size, blob };
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
+  const created: string[] = [];
+  const copyOne = async (step: CopyStep): Promise<NewFile> => {
+    const blob = await store.blobs.copyBlob(step.from);
+    created.push(blob);
+    return { path: step.to, size: step.size, blob };
   };
-  const results = await Promise.allSettled(Array.from({ length: COPY_CONCURRENCY }, worker));
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) {
-    await store.blobs.deleteBlobs(puts.flatMap((put) => (put ? [put.blob] : [])));
-    throw failure.reason;
+  try {
+    return await mapConcurrent(plan, COPY_CONCURRENCY, copyOne, signal);
+  } catch (error) {
+    await store.blobs.deleteBlobs(created);
+    throw error;
   }
-  return puts as NewFile[];
 }
 
 function overlaps(a: string, b: string): boolean {
