@@ -39,23 +39,39 @@ describe('listing application types', () => {
   });
   after(() => server.dispose());
 
-  it('pages with MaxResults and a Name+Version token sent back unencoded', async () => {
-    const first = await call('GET', `${url}/ApplicationTypes?api-version=6.0&MaxResults=2`);
-    assert.equal(first.json.ContinuationToken, 'Calc+2.0');
-    assert.deepEqual(
-      first.json.Items.map((i: any) => `${i.Name} ${i.Version}`),
+  /** Follows ContinuationToken, sent back unencoded, from page to page (at most `pages`). */
+  async function allPages(maxResults: number, pages = 20) {
+    const seen: string[][] = [];
+    let token = '';
+    for (let i = 0; i < pages; i++) {
+      const answer = await call(
+        'GET',
+        `${url}/ApplicationTypes?api-version=6.0&MaxResults=${maxResults}` +
+          (token === '' ? '' : `&ContinuationToken=${token}`),
+      );
+      assert.equal(answer.status, 200, answer.text);
+      assert.ok(answer.json.Items.length <= maxResults);
+      seen.push(answer.json.Items.map((i: any) => `${i.Name} ${i.Version}`));
+      token = answer.json.ContinuationToken;
+      if (token === '') return seen;
+    }
+    throw new Error(`paging never ended: ${JSON.stringify(seen)}`);
+  }
+
+  it('pages with MaxResults and a token sent back unencoded', async () => {
+    const pages = await allPages(2);
+    assert.deepEqual(pages, [
       ['Calc 1.0', 'Calc 2.0'],
-    );
-    const second = await call(
+      ['Gateway 1.0', 'Queue 1.0'],
+      ['Queue 2.0+build.7'],
+    ]);
+    const first = await call('GET', `${url}/ApplicationTypes?api-version=6.0&MaxResults=4`);
+    const last = await call(
       'GET',
-      `${url}/ApplicationTypes?api-version=6.0&MaxResults=2&ContinuationToken=${first.json.ContinuationToken}`,
+      `${url}/ApplicationTypes?api-version=6.0&MaxResults=2` +
+        `&ContinuationToken=${first.json.ContinuationToken}`,
     );
-    assert.equal(second.json.ContinuationToken, 'Queue+1.0');
-    const third = await call(
-      'GET',
-      `${url}/ApplicationTypes?api-version=6.0&MaxResults=2&ContinuationToken=Queue+1.0`,
-    );
-    assert.deepEqual(third.json, {
+    assert.deepEqual(last.json, {
       ContinuationToken: '',
       Items: [
         {
@@ -68,6 +84,33 @@ describe('listing application types', () => {
         },
       ],
     });
+  });
+
+  it("pages exactly through names and versions that contain '+'", async () => {
+    await register(url, 'P+Q', '1.0');
+    await register(url, 'P', 'Q+1.0');
+    await register(url, 'P+Q', 'Q+1.0');
+    try {
+      const pages = await allPages(1);
+      assert.deepEqual(pages.flat(), [
+        'Calc 1.0',
+        'Calc 2.0',
+        'Gateway 1.0',
+        'P Q+1.0',
+        'P+Q 1.0',
+        'P+Q Q+1.0',
+        'Queue 1.0',
+        'Queue 2.0+build.7',
+      ]);
+    } finally {
+      for (const [name, version] of [
+        ['P+Q', '1.0'],
+        ['P', 'Q+1.0'],
+        ['P+Q', 'Q+1.0'],
+      ]) {
+        assert.equal((await unprovision(url, name, version)).status, 200);
+      }
+    }
   });
 
   it('answers the plain array Service Fabric Explorer reads at api-version 3.0', async () => {

@@ -103,6 +103,7 @@ describe('provisioning conflicts and failures', () => {
     await uploadLikeSfctl(url, 'Async5', files);
     const answer = await provisionPath(url, 'Async5', { Async: true });
     assert.equal(answer.status, 202, answer.text);
+    assert.equal(answer.text, '', 'Async answers 202 with an empty body');
     const failed = await waitForType(
       url,
       'VotingType',

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageFiles, tinyApp, votingApp } from './helpers/app-package.ts';
@@ -15,61 +14,9 @@ import {
   waitForType,
 } from './helpers/provisioning.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { zip } from './helpers/zip.ts';
+import { external, PackageServer, sfpkg } from './helpers/package-server.ts';
 
 const VALIDATION = '400 FABRIC_E_IMAGEBUILDER_VALIDATION_ERROR';
-
-/** An `.sfpkg`: the package's files zipped with the package folder as the archive root. */
-function sfpkg(files: Map<string, Buffer>, extra: { name: string; data: Buffer }[] = []) {
-  return zip([...[...files].map(([name, data]) => ({ name, data })), ...extra]);
-}
-
-/** A loopback HTTP server standing in for the external store. */
-class PackageServer {
-  readonly routes = new Map<string, Buffer>();
-  /** Requests to `/stall/...` get half the body, then wait here until released. */
-  readonly stalled: ServerResponse[] = [];
-  private server!: Server;
-  url = '';
-
-  async start() {
-    this.server = createServer((request, response) => {
-      const path = request.url ?? '';
-      const body = this.routes.get(path.replace(/^\/stall/, ''));
-      if (!body) return response.writeHead(404).end('not here');
-      response.writeHead(200, { 'content-length': body.length });
-      if (!path.startsWith('/stall/')) return response.end(body);
-      response.write(body.subarray(0, body.length >> 1));
-      this.stalled.push(response);
-      (response as ServerResponse & { rest: Buffer }).rest = body.subarray(body.length >> 1);
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address() as { port: number };
-    this.url = `http://127.0.0.1:${address.port}`;
-  }
-
-  release() {
-    for (const response of this.stalled.splice(0)) {
-      response.end((response as ServerResponse & { rest: Buffer }).rest);
-    }
-  }
-
-  async stop() {
-    for (const response of this.stalled.splice(0)) response.destroy();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-function external(uri: string, name: string, version: string, async = false) {
-  return {
-    Kind: 'ExternalStore',
-    ApplicationPackageDownloadUri: uri,
-    ApplicationTypeName: name,
-    ApplicationTypeVersion: version,
-    Async: async,
-  };
-}
 
 describe('provisioning from an external store (.sfpkg)', () => {
   let server: TestServer;
@@ -156,7 +103,7 @@ describe('provisioning from an external store (.sfpkg)', () => {
       errorOf(await unprovision(url, 'SlowType', '1.0')),
       '409 FABRIC_E_APPLICATION_TYPE_PROVISION_IN_PROGRESS',
     );
-    store.release();
+    await store.release();
     await waitForType(url, 'SlowType', '1.0', (i) => i.Status === 'Available');
     await assertNoLeakedBlobs();
   });

@@ -39,7 +39,7 @@ describe('the azure-servicefabric client provisions and inspects application typ
 
   it('lists types, all and by name, paged', async () => {
     const all = await client.getApplicationTypeInfoList({ maxResults: 1 });
-    assert.equal(all.continuationToken, 'VotingType+1.0.0');
+    assert.ok(all.continuationToken, 'a token for the second page');
     assert.deepEqual(
       all.items!.map((i) => [i.name, i.version, i.status]),
       [['VotingType', '1.0.0', 'Available']],

@@ -47,10 +47,17 @@ describe('provisioning refuses a bad package with a message naming the file at f
     );
   });
 
-  it("refuses build paths that climb with '..' or are rooted", async () => {
+  it("refuses build paths that climb with '..' or name a drive", async () => {
     await assertRefused(await provisionPath(url, 'pkg/../other'), VALIDATION, "'pkg/../other'");
-    await assertRefused(await provisionPath(url, '/abs/pkg'), VALIDATION, 'rooted');
     await assertRefused(await provisionPath(url, 'C:\\pkg'), VALIDATION, 'rooted');
+    await assertRefused(await provisionPath(url, '/C:/pkg'), VALIDATION, 'rooted');
+  });
+
+  it('trims a leading separator of the build path like every image store path', async () => {
+    // Not rooted any more: resolved inside the store, where this folder does not exist.
+    const answer = await provisionPath(url, '/abs/pkg');
+    assert.equal(errorOf(answer), '404 FABRIC_E_DIRECTORY_NOT_FOUND', answer.text);
+    assert.ok(answer.json.Error.Message.includes("'abs\\pkg'"), answer.text);
   });
 
   it('refuses a build path inside the reserved Store folder', async () => {

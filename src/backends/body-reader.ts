@@ -101,3 +101,13 @@ export function readBody(
     body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
   });
 }
+
+/**
+ * Keeps a stream's early failure for readBody: a stream that starts on its own (a zip entry)
+ * may fail while the caller is still opening its file, and an 'error' event with no listener
+ * would end the process. The error stays in `body.errored`, where readBody looks first.
+ */
+export function holdErrors(body: Readable): void {
+  // Unconditionally: pipe() adds a listener of its own that rethrows when it is the only one.
+  body.on('error', () => undefined);
+}

@@ -57,6 +57,8 @@ export interface RegisteredUnit {
 
 export interface UnitUse {
   checksum: string;
+  /** Store keys the unit occupies, as registered. */
+  paths: string[];
   versions: string[];
 }
 

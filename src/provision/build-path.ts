@@ -6,16 +6,18 @@ import {
   MARKER_FILE,
   parseStorePath,
   SEPARATOR,
+  type StorePath,
 } from '../store/store-path.ts';
-import { imageStoreSource } from './package-source.ts';
+import { imageStoreSource, packageChanged, type PackageSource } from './package-source.ts';
 
 /**
  * Resolves `ApplicationTypeBuildPath` the way ImageBuilder does: a relative path inside the
  * store, outside the reserved folders, naming a folder whose upload finished (its `_.dir`).
  */
 export async function openBuildPath(catalog: Catalog, value: string) {
+  // A leading separator is trimmed like in every image store path; a drive is refused.
   const spelled = value.replaceAll('/', SEPARATOR);
-  if (/^\s*\\/.test(spelled) || /^\s*[A-Za-z]:/.test(spelled)) {
+  if (/^[\s\\]*[A-Za-z]:/.test(spelled)) {
     throw errors.imageBuilderValidation(
       `ApplicationTypeBuildPath '${value}' is rooted; it must be relative to the image store root`,
     );
@@ -55,4 +57,21 @@ export async function openBuildPath(catalog: Catalog, value: string) {
     );
   }
   return { buildPath, source: await imageStoreSource(catalog, buildPath) };
+}
+
+/** Fails unless the build path still holds exactly the files, and bytes, the provision read. */
+export async function checkBuildPathUnchanged(
+  catalog: Catalog,
+  buildPath: StorePath,
+  source: PackageSource,
+) {
+  const now = await imageStoreSource(catalog, buildPath);
+  for (const file of source.all()) {
+    if (now.file(file.relativePath)?.blob !== file.blob) {
+      throw packageChanged(source.describe(file.relativePath));
+    }
+  }
+  for (const file of now.all()) {
+    if (!source.file(file.relativePath)) throw packageChanged(now.describe(file.relativePath));
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import type { BlobStore } from '../backends/blob-store.ts';
 import { errors, FabricError } from '../errors.ts';
@@ -133,9 +134,7 @@ async function unpack(uri: URL, archive: string, options: DownloadOptions): Prom
           `The package at '${uri.href}' unpacks to more than ${options.maxBytes} bytes`,
         );
       }
-      const stream = await promisify(zip.openReadStream.bind(zip))(entry);
-      const written = await options.blobs.writeBlob(stream, { signal: options.signal });
-      files.push({ relativePath, size: written.size, blob: written.blob });
+      files.push(await unpackEntry(zip, entry, relativePath, options, bad));
     }
     return files;
   } catch (error) {
@@ -145,6 +144,44 @@ async function unpack(uri: URL, archive: string, options: DownloadOptions): Prom
   } finally {
     zip.close();
   }
+}
+
+/**
+ * Inflates one entry into a blob. Broken deflate data, or an entry whose real size differs from
+ * its declared one, is bad package content, named with the entry.
+ */
+async function unpackEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  relativePath: string,
+  options: DownloadOptions,
+  bad: (what: string) => FabricError,
+): Promise<PackageFile> {
+  try {
+    const stream = await promisify(zip.openReadStream.bind(zip))(entry);
+    const checked = stream.pipe(crcCheck(entry.crc32));
+    stream.on('error', (error) => checked.destroy(error));
+    const written = await options.blobs.writeBlob(checked, { signal: options.signal });
+    return { relativePath, size: written.size, blob: written.blob };
+  } catch (error) {
+    if (error instanceof FabricError || options.signal.aborted) throw error;
+    throw bad(`has a corrupt entry '${entry.fileName}': ${causeOf(error)}`);
+  }
+}
+
+/** Passes the bytes through and fails at the end when their CRC-32 is not `expected`. */
+function crcCheck(expected: number): Transform {
+  let crc = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      const hex = (n: number) => n.toString(16).padStart(8, '0');
+      done(crc === expected ? null : new Error(`CRC-32 ${hex(crc)}, declared ${hex(expected)}`));
+    },
+  });
 }
 
 /** The entries of a lazily read zip file, one at a time. */

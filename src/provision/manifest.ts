@@ -44,6 +44,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   parseTagValue: false,
   isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  // References are decoded below in one pass, so `&amp;#65;` stays the text `&#65;`.
+  processEntities: false,
 });
 
 const invalid = (file: string, what: string) => errors.imageBuilderValidation(`'${file}' ${what}`);
@@ -68,12 +70,47 @@ function parseRoot(text: string, file: string, rootName: string): Element {
     const at = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
     throw invalid(file, `is not well-formed XML at ${at}: ${msg}`);
   }
-  const document = parser.parse(text) as Record<string, unknown>;
+  const document = decodeTree(parser.parse(text), file) as Record<string, unknown>;
   const roots = Object.keys(document).filter((key) => key !== '?xml' && key !== '#text');
   if (roots.length !== 1 || roots[0] !== rootName || children(document, rootName).length !== 1) {
     throw invalid(file, `must have exactly one root element <${rootName}>, found <${roots[0]}>`);
   }
   return children(document, rootName)[0];
+}
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** XML's five named entities and character references (`&#65;`, `&#x1F600;`). */
+function decodeReferences(text: string, file: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);/g, (whole, ref: string) => {
+    if (ref[0] !== '#') {
+      if (NAMED[ref] === undefined) throw invalid(file, `uses the undefined entity '${whole}'`);
+      return NAMED[ref];
+    }
+    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    const allowed =
+      code === 0x9 ||
+      code === 0xa ||
+      code === 0xd ||
+      (code >= 0x20 && code <= 0xd7ff) ||
+      (code >= 0xe000 && code <= 0xfffd) ||
+      (code >= 0x10000 && code <= 0x10ffff);
+    if (!allowed)
+      throw invalid(file, `has the character reference '${whole}', not an XML character`);
+    return String.fromCodePoint(code);
+  });
+}
+
+/** Decodes references in every attribute value and text of a parsed document, in place. */
+function decodeTree(node: unknown, file: string): unknown {
+  if (typeof node === 'string') return decodeReferences(node, file);
+  if (Array.isArray(node)) return node.map((child) => decodeTree(child, file));
+  if (typeof node === 'object' && node !== null) {
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = decodeTree(record[key], file);
+  }
+  return node;
 }
 
 function children(parent: Record<string, unknown>, name: string): Element[] {

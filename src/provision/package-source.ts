@@ -51,8 +51,25 @@ export class PackageSource {
     return found;
   }
 
+  /**
+   * Runs `work` on a file's blob. An upload's blobs are the store's: a blob that vanished means
+   * the file was deleted or overwritten while the package was being provisioned.
+   */
+  async read<T>(file: PackageFile, work: (blob: string) => Promise<T>): Promise<T> {
+    try {
+      return await work(file.blob);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      throw packageChanged(this.describe(file.relativePath));
+    }
+  }
+
+  all(): PackageFile[] {
+    return [...this.files.values()];
+  }
+
   blobs(): string[] {
-    return [...this.files.values()].map((file) => file.blob);
+    return this.all().map((file) => file.blob);
   }
 }
 
@@ -80,7 +97,17 @@ export async function readPackageFile(
         `a manifest may have at most ${limit}`,
     );
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of blobs.readBlob(file.blob)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return source.read(file, async (blob) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of blobs.readBlob(blob)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  });
+}
+
+export function packageChanged(path: string) {
+  return errors.imageBuilderValidation(
+    `'${path}' was deleted or overwritten while the package was being provisioned; ` +
+      'nothing was registered. Upload the package again and leave it unchanged until the ' +
+      'provision has finished',
+  );
 }

@@ -5,10 +5,10 @@ import type {
   ServiceManifestRecord,
   UnitUse,
 } from '../catalog/application-types.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import { errors } from '../errors.ts';
 import { joinPath, toKey } from '../store/store-path.ts';
-import { blobChecksum, folderChecksum, isMarker } from './checksum.ts';
-import { mapConcurrent } from './concurrency.ts';
+import { blobChecksum } from './checksum.ts';
 import {
   decodeManifest,
   MAX_MANIFEST_BYTES,
@@ -17,16 +17,15 @@ import {
   type ApplicationManifest,
   type ServiceManifestImport,
 } from './manifest.ts';
+import { planPackage, shareOrKeep, sharedUnit, type PlanContext } from './plan-packages.ts';
 import { readPackageFile, type PackageFile, type PackageSource } from './package-source.ts';
+import { registeredBy, registeredLabel } from './registered-units.ts';
 import {
   applicationManifestPath,
   fileUnit,
-  folderUnit,
-  packagePath,
-  packagePaths,
+  serviceLabel,
   serviceManifestPath,
   serviceManifestPaths,
-  zipUnit,
   type PlannedUnit,
 } from './store-layout.ts';
 
@@ -63,22 +62,13 @@ export interface RegistrationPlan {
   units: PlannedUnit[];
 }
 
-interface Context {
-  blobs: BlobStore;
-  types: ApplicationTypeCatalog;
-  source: PackageSource;
-  typeName: string;
-  registered: Map<string, UnitUse>;
-  signal?: AbortSignal;
-}
-
 /**
  * Validates the package against its manifests and what the type already has registered, and
  * decides what to write: every unit the version uses, with no files for units another version
- * already holds with the same checksum.
+ * already holds intact with the same checksum.
  */
 export async function planRegistration(
-  blobs: BlobStore,
+  store: { blobs: BlobStore; catalog: Catalog },
   types: ApplicationTypeCatalog,
   source: PackageSource,
   application: ReadApplicationManifest,
@@ -86,22 +76,23 @@ export async function planRegistration(
 ): Promise<RegistrationPlan> {
   const { name, version } = application.manifest;
   const registered = await types.registeredUnits(name);
-  const context: Context = { blobs, types, source, typeName: name, registered, signal };
+  const context: PlanContext = { ...store, types, source, typeName: name, registered, signal };
 
+  const file = application.file;
   const units: PlannedUnit[] = [
     fileUnit(
       `ApplicationManifest version '${version}'`,
       applicationManifestPath(name, version),
-      application.file,
-      await blobChecksum(blobs, application.file.blob),
+      file,
+      await source.read(file, (blob) => blobChecksum(store.blobs, blob)),
     ),
   ];
   const serviceManifests: ServiceManifestRecord[] = [];
   for (const entry of application.manifest.imports) {
     signal?.throwIfAborted();
-    const service = await planService(context, entry, units);
-    serviceManifests.push(service);
+    serviceManifests.push(await planService(context, entry, units));
   }
+  await checkStoreNames(context, units);
   return {
     registration: {
       name,
@@ -116,14 +107,14 @@ export async function planRegistration(
 }
 
 async function planService(
-  context: Context,
+  context: PlanContext,
   entry: ServiceManifestImport,
   units: PlannedUnit[],
 ): Promise<ServiceManifestRecord> {
   const { source, typeName, blobs } = context;
   const { serviceManifestName: name, serviceManifestVersion: version } = entry;
   const relative = joinPath(name, SERVICE_MANIFEST);
-  const label = `ServiceManifest '${name}' version '${version}'`;
+  const label = serviceLabel(name, version);
   const path = serviceManifestPath(typeName, name, version);
   const file = source.file(relative);
 
@@ -139,8 +130,9 @@ async function planService(
           `but ${APPLICATION_MANIFEST} imports '${name}' version '${version}'`,
       );
     }
-    const checksum = await blobChecksum(blobs, file.blob);
-    units.push(shareOrKeep(context, fileUnit(label, path, file, checksum, `${path}.checksum`)));
+    const checksum = await source.read(file, (blob) => blobChecksum(blobs, blob));
+    const planned = fileUnit(label, path, file, checksum, `${path}.checksum`);
+    units.push(await shareOrKeep(context, planned));
     record = { name, version, manifest: text, serviceTypes: manifest.serviceTypes };
   } else {
     // A version that only changes other services may leave this one out of the package.
@@ -150,76 +142,59 @@ async function planService(
         `'${source.describe(relative)}' is missing; ${APPLICATION_MANIFEST} imports ${label}`,
       );
     }
-    units.push(sharedUnit(context, label, toKey(path), serviceManifestPaths(path)));
+    units.push(await sharedUnit(context, label, path, serviceManifestPaths(path)));
     record = stored;
   }
 
   const manifest = parseServiceManifest(record.manifest, source.describe(relative));
   for (const pkg of manifest.packages) {
     context.signal?.throwIfAborted();
-    const pkgLabel = `${pkg.kind}Package '${pkg.name}' version '${pkg.version}' of ${label}`;
-    const storePath = packagePath(typeName, name, pkg.name, pkg.version);
-    const folder = joinPath(name, pkg.name);
-    const inFolder = source.filesUnder(folder);
-    const zip = source.file(`${folder}.zip`);
-    if (inFolder.length > 0) {
-      const depth = folder.split('\\').length;
-      const files = inFolder.map((f) => ({
-        inside: f.relativePath.split('\\').slice(depth).join('\\'),
-        source: f,
-      }));
-      const content = files.filter((f) => !isMarker(f.inside));
-      const sums = await mapConcurrent(
-        content,
-        8,
-        (f) => blobChecksum(blobs, f.source.blob),
-        context.signal,
-      );
-      const checksum = folderChecksum(
-        content.map((f, i) => ({ inside: f.inside, checksum: sums[i] })),
-      );
-      units.push(shareOrKeep(context, folderUnit(pkgLabel, storePath, files, checksum)));
-    } else if (zip) {
-      const checksum = await blobChecksum(blobs, zip.blob);
-      units.push(shareOrKeep(context, zipUnit(pkgLabel, storePath, zip, checksum)));
-    } else if (context.registered.has(toKey(storePath))) {
-      units.push(sharedUnit(context, pkgLabel, toKey(storePath), packagePaths(storePath)));
-    } else {
-      throw errors.imageBuilderValidation(
-        `${pkgLabel} is missing: neither the folder '${source.describe(folder)}' nor the ` +
-          `archive '${source.describe(`${folder}.zip`)}' exists`,
-      );
-    }
+    units.push(await planPackage(context, name, label, pkg));
   }
   return record;
 }
 
-/** A unit already registered with the same checksum is shared; a different checksum is refused. */
-function shareOrKeep(context: Context, planned: PlannedUnit): PlannedUnit {
-  const use = context.registered.get(planned.unit.key);
-  if (!use) return planned;
-  if (use.checksum !== planned.unit.checksum) {
-    throw errors.imageBuilderValidation(
-      `${planned.label} is already registered for application type '${context.typeName}' ` +
-        `(version ${use.versions.map((v) => `'${v}'`).join(', ')}) with different content; ` +
-        `a changed package or manifest needs a new version`,
-    );
+/**
+ * `<Svc>.<Pkg>.<ver>` names can coincide for different packages (`Svc.A` + `Code` and `Svc` +
+ * `A.Code`), and with manifest names. Two units of this version, or one of this version and one
+ * another version registered, may not claim the same store file.
+ */
+async function checkStoreNames(context: PlanContext, units: PlannedUnit[]) {
+  const owners = new Map<string, PlannedUnit>();
+  for (const planned of units) {
+    for (const path of planned.unit.paths) {
+      const other = owners.get(path);
+      if (other && other !== planned) throw collision(planned, other.label, path);
+      owners.set(path, planned);
+    }
   }
-  return { ...planned, files: [] };
+  const keys = new Set(units.map((planned) => planned.unit.key));
+  for (const [key, use] of context.registered) {
+    if (keys.has(key)) continue;
+    const path = use.paths.find((p) => owners.has(p));
+    if (path) {
+      const label = await registeredLabel(context.types, context.typeName, key, use);
+      throw collision(owners.get(path)!, `${label} (${registeredBy(use)})`, path);
+    }
+  }
 }
 
-function sharedUnit(context: Context, label: string, key: string, paths: string[]): PlannedUnit {
-  const use = context.registered.get(key)!;
-  return { label, unit: { key, checksum: use.checksum, paths }, files: [] };
+/** `path` is one of the unit's store keys: its name, or that name with `.zip`/`.checksum`. */
+function collision(planned: PlannedUnit, otherLabel: string, path: string) {
+  const shown = planned.storePath + path.slice(planned.unit.key.length);
+  return errors.imageBuilderValidation(
+    `${planned.label} and ${otherLabel} both map to the store name '${shown}'; ` +
+      'rename one of them or change its version',
+  );
 }
 
 async function registeredServiceManifest(
-  context: Context,
+  context: PlanContext,
   name: string,
   version: string,
   key: string,
 ): Promise<ServiceManifestRecord | undefined> {
-  const use = context.registered.get(key);
+  const use: UnitUse | undefined = context.registered.get(key);
   if (!use) return undefined;
   const holder = await context.types.get(context.typeName, use.versions[0]);
   return holder?.serviceManifests.find((m) => m.name === name && m.version === version);

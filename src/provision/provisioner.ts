@@ -4,7 +4,6 @@ import type {
   ApplicationTypeCatalog,
   ApplicationTypeRecord,
 } from '../catalog/application-types.ts';
-import type { FileMutation } from '../catalog/catalog.ts';
 import { errors, FabricError } from '../errors.ts';
 import { deadline } from '../http/request-options.ts';
 import type { ImageStore } from '../store/image-store.ts';
@@ -13,13 +12,9 @@ import { openBuildPath } from './build-path.ts';
 import { KeyedQueue } from './concurrency.ts';
 import { downloadPackage, parseDownloadUri } from './external-package.ts';
 import { checkPathName } from './manifest.ts';
-import type { PackageSource } from './package-source.ts';
-import {
-  APPLICATION_MANIFEST,
-  planRegistration,
-  readApplicationManifest,
-} from './plan-registration.ts';
-import { typeFolder, writeUnitFiles } from './store-layout.ts';
+import { readApplicationManifest } from './plan-registration.ts';
+import { checkDeclaredType, registerPackage, type Claimed } from './registration.ts';
+import { typeFolder } from './store-layout.ts';
 
 export type CleanupPolicy = 'Invalid' | 'Default' | 'Automatic' | 'Manual';
 
@@ -36,16 +31,6 @@ export interface ProvisioningSettings {
   maxDownloadBytes: number;
   /** Private folder for downloads being unpacked; emptied at every start. */
   workDir: string;
-}
-
-/** What phase one found, for phase two to register. */
-interface Claimed {
-  name: string;
-  version: string;
-  source?: PackageSource;
-  buildKey?: string;
-  cleanup: boolean;
-  request: ProvisionRequest;
 }
 
 const INTERRUPTED =
@@ -95,24 +80,41 @@ export class Provisioner {
   }
 
   async provision(request: ProvisionRequest, timeoutSeconds: number): Promise<void> {
-    const claimed = await this.claim(request);
-    const run = () =>
-      this.queue.run(toKey(claimed.name), () => this.register(claimed, timeoutSeconds));
-    if (!request.async) {
-      try {
-        await run();
-      } catch (error) {
+    // A synchronous provision's time counts from the request, waiting for earlier work included.
+    const timer = request.async ? undefined : deadline(timeoutSeconds, 'Provision');
+    try {
+      const claimed = await this.claim(request, timeoutSeconds, timer?.signal);
+      const signal = AbortSignal.any([this.stopping.signal, ...(timer ? [timer.signal] : [])]);
+      let started = false;
+      const work = this.queue.run(toKey(claimed.name), () => {
+        started = true;
+        return this.register(claimed, request, timeoutSeconds, signal);
+      });
+      if (!timer) {
+        this.detach(
+          work.catch(async (error) => {
+            const details = this.describeFailure(error, claimed);
+            await this.types.failProvision(claimed.name, claimed.version, details);
+          }),
+        );
+        return;
+      }
+      const settled = work.catch(async (error) => {
         await this.types.abandonProvision(claimed.name, claimed.version);
         throw error;
+      });
+      this.detach(settled.catch(() => undefined));
+      try {
+        await untilAborted(settled, timer.signal);
+      } catch (error) {
+        // Running work stops at once on the timeout: answer when its claim is gone. Work still
+        // waiting behind another provision of the type drops its claim when its turn comes.
+        if (started) await settled.catch(() => undefined);
+        throw error;
       }
-      return;
+    } finally {
+      timer?.clear();
     }
-    this.detach(
-      run().catch(async (error) => {
-        const details = this.describeFailure(error, claimed);
-        await this.types.failProvision(claimed.name, claimed.version, details);
-      }),
-    );
   }
 
   async unprovision(name: string, version: string, async: boolean): Promise<void> {
@@ -143,7 +145,11 @@ export class Provisioner {
   }
 
   /** Phase one: everything that can be answered before the reply, ending with the claim. */
-  private async claim(request: ProvisionRequest): Promise<Claimed> {
+  private async claim(
+    request: ProvisionRequest,
+    timeoutSeconds: number,
+    timeout?: AbortSignal,
+  ): Promise<Claimed> {
     let claimed: Claimed;
     if (request.kind === 'ImageStorePath') {
       const { buildPath, source } = await openBuildPath(this.store.catalog, request.buildPath);
@@ -152,71 +158,47 @@ export class Provisioner {
       const cleanup =
         policy === 'Automatic' ||
         ((policy === 'Default' || policy === 'Invalid') && this.settings.cleanupOnProvisionSuccess);
-      claimed = { ...manifest, source, buildKey: buildPath.key, cleanup, request };
+      claimed = { ...manifest, source, buildPath, cleanup };
     } else {
       parseDownloadUri(request.downloadUri);
       const what = 'the ExternalStore request';
       checkPathName(request.name, what, 'ApplicationTypeName');
       checkPathName(request.version, what, 'ApplicationTypeVersion');
-      claimed = { name: request.name, version: request.version, cleanup: false, request };
+      claimed = { name: request.name, version: request.version, cleanup: false };
     }
     const conflict = await this.types.claimProvision(claimed.name, claimed.version);
-    if (conflict) throw conflictError(conflict, claimed);
-    return claimed;
+    if (!conflict) return claimed;
+    if (request.kind === 'ExternalStore' && conflict.name !== claimed.name) {
+      // The package itself may name the type otherwise: that mismatch is the real mistake.
+      const signal = AbortSignal.any([this.stopping.signal, ...(timeout ? [timeout] : [])]);
+      const source = await this.download(request.downloadUri, timeoutSeconds, signal);
+      try {
+        await checkDeclaredType(this.store, source, claimed);
+      } finally {
+        await this.store.blobs.deleteBlobs(source.blobs());
+      }
+    }
+    throw conflictError(conflict, claimed);
   }
 
-  /** Phase two: validate everything, write the blobs, register in one transaction. */
-  private async register(claimed: Claimed, timeoutSeconds: number) {
-    const timer = claimed.request.async ? undefined : deadline(timeoutSeconds, 'Provision');
-    const signals = [this.stopping.signal, ...(timer ? [timer.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    let source = claimed.source;
-    const created: string[] = [];
-    try {
-      if (claimed.request.kind === 'ExternalStore') {
-        source = await this.download(claimed.request.downloadUri, timeoutSeconds, signal);
-      }
-      const application = await readApplicationManifest(this.store.blobs, source!);
-      const { name, version } = application.manifest;
-      if (name !== claimed.name || version !== claimed.version) {
-        throw errors.imageBuilderValidation(
-          `'${source!.describe(APPLICATION_MANIFEST)}' declares application type '${name}' ` +
-            `version '${version}', ` +
-            `but '${claimed.name}' version '${claimed.version}' was requested`,
-        );
-      }
-      const plan = await planRegistration(
-        this.store.blobs,
-        this.types,
-        source!,
-        application,
-        signal,
-      );
-      const written = await writeUnitFiles(this.store.blobs, plan.units, source!.ownsBlobs, signal);
-      created.push(...written.created);
-      const mutation: FileMutation = { puts: written.puts };
-      if (claimed.cleanup && claimed.buildKey) {
-        mutation.removeFiles = [claimed.buildKey];
-        mutation.removeTrees = [claimed.buildKey];
-      }
-      signal.throwIfAborted();
-      const result = await this.types.register(plan.registration, mutation);
-      this.store.garbage.release(result.freedBlobs);
-      if (source!.ownsBlobs) {
-        const kept = new Set(written.puts.map((put) => put.blob));
-        await this.store.blobs.deleteBlobs(source!.blobs().filter((blob) => !kept.has(blob)));
-      }
-      this.log.info(
-        { type: name, version, files: written.puts.length },
-        'application type provisioned',
-      );
-    } catch (error) {
-      await this.store.blobs.deleteBlobs(created);
-      if (source?.ownsBlobs) await this.store.blobs.deleteBlobs(source.blobs());
-      throw error;
-    } finally {
-      timer?.clear();
-    }
+  /** Phase two, in the type's queue: download if needed, then register. */
+  private async register(
+    claimed: Claimed,
+    request: ProvisionRequest,
+    timeoutSeconds: number,
+    signal: AbortSignal,
+  ) {
+    signal.throwIfAborted();
+    const source =
+      request.kind === 'ExternalStore'
+        ? await this.download(request.downloadUri, timeoutSeconds, signal)
+        : claimed.source!;
+    await registerPackage(
+      { store: this.store, types: this.types, log: this.log },
+      claimed,
+      source,
+      signal,
+    );
     // The version is registered whatever happens to the retention that follows.
     await this.retain(claimed.name).catch((error) => {
       this.log.error({ err: error, type: claimed.name }, 'unprovisioning old versions failed');
@@ -281,4 +263,14 @@ function conflictError(existing: ApplicationTypeRecord, claimed: Claimed): Fabri
   if (existing.status === 'Available')
     return errors.applicationTypeAlreadyExists(`${what} is already provisioned`);
   return errors.applicationTypeProvisionInProgress(`${what} is ${existing.status.toLowerCase()}`);
+}
+
+/** Waits for `work`, or rejects with the signal's reason as soon as it fires. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

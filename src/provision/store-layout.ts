@@ -3,8 +3,9 @@ import type { BlobStore } from '../backends/blob-store.ts';
 import type { RegisteredUnit } from '../catalog/application-types.ts';
 import type { NewFile } from '../catalog/catalog.ts';
 import { joinPath, MARKER_FILE, toKey } from '../store/store-path.ts';
-import { mapConcurrent } from './concurrency.ts';
-import type { PackageFile } from './package-source.ts';
+import { mapConcurrent } from '../store/map-concurrent.ts';
+import type { PackageReference } from './manifest.ts';
+import type { PackageFile, PackageSource } from './package-source.ts';
 
 /**
  * The store layout the native provisioning writes under `Store\<AppTypeName>\`:
@@ -36,9 +37,19 @@ export interface PlannedUnit {
   unit: RegisteredUnit;
   /** What the messages call it, e.g. `CodePackage 'Code' version '1.0' of 'Web'`. */
   label: string;
+  /** The store name of its manifest or package (for a package without `.zip`). */
+  storePath: string;
   /** Empty when another registered version already holds the unit. */
   files: PlannedFile[];
+  /** The registered files are damaged: remove the unit's paths before writing `files`. */
+  replace?: boolean;
 }
+
+export const serviceLabel = (name: string, version: string) =>
+  `ServiceManifest '${name}' version '${version}'`;
+
+export const packageLabel = (pkg: PackageReference, service: string) =>
+  `${pkg.kind}Package '${pkg.name}' version '${pkg.version}' of ${service}`;
 
 /** A unit made of one package file (manifest or `.zip`) and, optionally, its checksum file. */
 export function fileUnit(
@@ -54,7 +65,7 @@ export function fileUnit(
     files.push({ path: checksumPath, content: Buffer.from(checksum) });
     paths.push(toKey(checksumPath));
   }
-  return { label, unit: { key: toKey(path), checksum, paths }, files };
+  return { label, storePath: path, unit: { key: toKey(path), checksum, paths }, files };
 }
 
 /**
@@ -82,7 +93,8 @@ export function folderUnit(
     if (!present.has(toKey(marker))) planned.push({ path: marker, content: Buffer.alloc(0) });
   }
   planned.push({ path: `${path}.checksum`, content: Buffer.from(checksum) });
-  return { label, unit: { key: toKey(path), checksum, paths: packagePaths(path) }, files: planned };
+  const unit = { key: toKey(path), checksum, paths: packagePaths(path) };
+  return { label, storePath: path, unit, files: planned };
 }
 
 /** Everything a package may occupy in the store: folder, archive and checksum file. */
@@ -98,7 +110,8 @@ export function serviceManifestPaths(path: string): string[] {
 /** The package's `.zip` form shares the identity and checksum file of the folder form. */
 export function zipUnit(label: string, path: string, source: PackageFile, checksum: string) {
   const planned = fileUnit(label, `${path}.zip`, source, checksum, `${path}.checksum`);
-  return { ...planned, unit: { key: toKey(path), checksum, paths: packagePaths(path) } };
+  const unit = { key: toKey(path), checksum, paths: packagePaths(path) };
+  return { ...planned, storePath: path, unit };
 }
 
 export interface WrittenFiles {
@@ -114,16 +127,16 @@ export interface WrittenFiles {
 export async function writeUnitFiles(
   blobs: BlobStore,
   units: PlannedUnit[],
-  ownsSourceBlobs: boolean,
+  source: PackageSource,
   signal?: AbortSignal,
 ): Promise<WrittenFiles> {
   const planned = units.flatMap((unit) => unit.files);
   const created: string[] = [];
   const write = async (file: PlannedFile): Promise<NewFile> => {
     if (file.source) {
-      if (ownsSourceBlobs)
+      if (source.ownsBlobs)
         return { path: file.path, size: file.source.size, blob: file.source.blob };
-      const blob = await blobs.copyBlob(file.source.blob);
+      const blob = await source.read(file.source, (blob) => blobs.copyBlob(blob));
       created.push(blob);
       return { path: file.path, size: file.source.size, blob };
     }

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { call, type Answer } from './http.ts';
 
 /** Client-side steps of provisioning tests: sfctl-style upload, provision calls, store views. */
@@ -125,4 +127,13 @@ export async function waitForType(
       throw new Error(`${name} ${version} never settled: ${JSON.stringify(item)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** How many blob files the store root holds on disk. */
+export async function blobFilesOnDisk(root: string): Promise<number> {
+  let count = 0;
+  for (const shard of await readdir(join(root, 'blobs'))) {
+    count += (await readdir(join(root, 'blobs', shard))).length;
+  }
+  return count;
 }

@@ -4,7 +4,7 @@ import { copyFile, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promis
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, DiskInfo, WrittenBlob } from '../blob-store.ts';
-import { type BodyOptions, readBody } from '../body-reader.ts';
+import { type BodyOptions, holdErrors, readBody } from '../body-reader.ts';
 import { durableRename, syncFile } from './durable-fs.ts';
 import { fileSink } from './positional-write.ts';
 import { LocalSessionStaging } from './local-session-staging.ts';
@@ -44,6 +44,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async writeBlob(body: Readable, options: BodyOptions = {}): Promise<WrittenBlob> {
+    holdErrors(body);
     const blob = newBlobId();
     const tmp = join(this.tmpDir, blob);
     const handle = await open(tmp, 'wx');

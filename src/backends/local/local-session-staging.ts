@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type BodyOptions, readBody } from '../body-reader.ts';
+import { type BodyOptions, holdErrors, readBody } from '../body-reader.ts';
 import type { SessionStaging, StagedFile } from '../session-staging.ts';
 import { durableRename, syncDirectory } from './durable-fs.ts';
 import { fileSink } from './positional-write.ts';
@@ -65,6 +65,7 @@ export class LocalSessionStaging implements SessionStaging {
     body: Readable,
     options: BodyOptions,
   ): Promise<number> {
+    holdErrors(body);
     await this.create(sessionId, fileSize);
     const handle = await open(this.file(sessionId), 'r+');
     try {

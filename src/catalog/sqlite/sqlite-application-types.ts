@@ -125,7 +125,11 @@ export class SqliteApplicationTypes implements ApplicationTypeCatalog {
   async registeredUnits(name: string) {
     const units = new Map<string, UnitUse>();
     for (const row of this.sql.units.all(name)) {
-      const use = units.get(row.unit) ?? { checksum: row.checksum, versions: [] };
+      const use = units.get(row.unit) ?? {
+        checksum: row.checksum,
+        paths: JSON.parse(row.paths) as string[],
+        versions: [],
+      };
       use.versions.push(row.version);
       units.set(row.unit, use);
     }

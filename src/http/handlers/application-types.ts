@@ -60,14 +60,30 @@ function requiredQuery(query: Map<string, string>, name: string, operation: stri
   return value;
 }
 
-/** Name then version; the token is `<name>+<version>` of the last item returned. */
+/**
+ * Name then version. The token is the base64url of the JSON pair (name, version) of the last
+ * item returned: opaque, split exactly whatever the names hold, and made only of characters that
+ * survive a client sending it unencoded.
+ */
+function issueToken(row: { name: string; version: string }): string {
+  return Buffer.from(JSON.stringify([row.name, row.version])).toString('base64url');
+}
+
 function parseToken(token: string | undefined) {
   if (token === undefined || token === '') return undefined;
-  const cut = token.indexOf('+');
-  if (cut <= 0) {
-    throw errors.invalidArgument(`ContinuationToken '${token}' was not issued by this server`);
+  const notOurs = () =>
+    errors.invalidArgument(`ContinuationToken '${token}' was not issued by this server`);
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw notOurs();
+  let pair: unknown;
+  try {
+    pair = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw notOurs();
   }
-  return { name: token.slice(0, cut), version: token.slice(cut + 1) };
+  if (!Array.isArray(pair) || pair.length !== 2 || pair.some((p) => typeof p !== 'string')) {
+    throw notOurs();
+  }
+  return { name: pair[0] as string, version: pair[1] as string };
 }
 
 async function listTypes(context: TypeOperationContext) {
@@ -107,9 +123,15 @@ async function listTypes(context: TypeOperationContext) {
   if (apiVersion === 4.0 && page.length === 0) return reply.code(204).send();
   const last = page[page.length - 1];
   return sendJson(reply, {
-    ContinuationToken: rows.length > limit ? `${last.name}+${last.version}` : '',
+    ContinuationToken: rows.length > limit ? issueToken(last) : '',
     Items: page.map((row) => applicationTypeInfo(row, options)),
   });
+}
+
+function nonEmptyProperty(body: Record<string, unknown>, name: string): string {
+  const value = stringProperty(body, name, true);
+  if (value.trim() === '') throw errors.invalidArgument(`The property '${name}' is empty`);
+  return value;
 }
 
 function parseProvisionBody(body: Record<string, unknown>, apiVersion: number): ProvisionRequest {
@@ -145,8 +167,8 @@ function parseProvisionBody(body: Record<string, unknown>, apiVersion: number): 
     return {
       kind: 'ExternalStore',
       downloadUri: stringProperty(body, 'ApplicationPackageDownloadUri', true),
-      name: stringProperty(body, 'ApplicationTypeName', true),
-      version: stringProperty(body, 'ApplicationTypeVersion', true),
+      name: nonEmptyProperty(body, 'ApplicationTypeName'),
+      version: nonEmptyProperty(body, 'ApplicationTypeVersion'),
       async,
     };
   }
