@@ -12,6 +12,11 @@ export class FabricError extends Error {
     super(message);
     this.name = 'FabricError';
   }
+
+  /** The wire form every client reads: `{"Error":{"Code","Message"}}`. */
+  toBody(): string {
+    return JSON.stringify({ Error: { Code: this.code, Message: this.message } });
+  }
 }
 
 export const errors = {

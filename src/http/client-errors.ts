@@ -37,7 +37,7 @@ export function clientErrorHandler(log: Logger) {
       return;
     }
     const fabric = errors.invalidArgument(message);
-    const body = JSON.stringify({ Error: { Code: fabric.code, Message: fabric.message } });
+    const body = fabric.toBody();
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +

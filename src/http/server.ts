@@ -36,7 +36,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     frameworkErrors: (error, _request, reply) => {
       const fabric = errors.invalidArgument(error.message);
       reply.raw.writeHead(fabric.status, { 'content-type': 'application/json; charset=utf-8' });
-      reply.raw.end(JSON.stringify({ Error: { Code: fabric.code, Message: fabric.message } }));
+      reply.raw.end(fabric.toBody());
     },
     // Requests Node's parser refuses never reach Fastify's routing or error handler.
     clientErrorHandler: clientErrorHandler(options.logger),
@@ -82,7 +82,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply
       .code(fabric.status)
       .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify({ Error: { Code: fabric.code, Message: fabric.message } }));
+      .send(fabric.toBody());
   });
 
   app.setNotFoundHandler(async (request) => {
