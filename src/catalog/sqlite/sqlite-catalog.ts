@@ -40,6 +40,9 @@ export class SqliteCatalog implements Catalog {
     this.dir = dir;
     this.db = new Database(join(dir, CATALOG_FILE));
     // WAL with FULL sync: a transaction is on disk when commit returns.
+    // One process owns a store root (see root-lock.ts), so the catalog is opened exclusively:
+    // the WAL index then lives in memory and a read needs no file-lock system calls.
+    this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
