@@ -12,6 +12,7 @@ import type {
 import { errors } from '../errors.ts';
 import { copyContent, type CopyRequest } from './copy.ts';
 import { GarbageCollector } from './garbage-collector.ts';
+import { InFlightBytes } from './in-flight.ts';
 import { SpaceGuard } from './space-guard.ts';
 import {
   isReservedFolder,
@@ -56,12 +57,6 @@ const wrongLength = (expected: number) => (received: number) =>
       `but its Content-Length is ${expected}`,
   );
 
-/** Bytes of whole-file uploads still streaming into temporary files. */
-class InFlightUploads {
-  files = 0;
-  bytes = 0;
-}
-
 /**
  * The image store's rules on top of a catalog (where the rows live) and a blob store (where the
  * bytes live): overwrite-always uploads, recursive idempotent delete, marker-aware copy,
@@ -70,7 +65,7 @@ class InFlightUploads {
 export class ImageStore {
   readonly garbage: GarbageCollector;
   readonly sessions: UploadSessions;
-  private readonly inFlight = new InFlightUploads();
+  private readonly inFlight = new InFlightBytes();
 
   readonly space: SpaceGuard;
   readonly listPageSize: number;
@@ -90,7 +85,7 @@ export class ImageStore {
       this.garbage,
       log,
       options.sessions ?? DEFAULT_UPLOAD_SESSION_OPTIONS,
-      this.space,
+      { space: this.space, inFlight: this.inFlight },
     );
   }
 
@@ -112,17 +107,13 @@ export class ImageStore {
   async upload(path: StorePath, body: Readable, options: UploadOptions = {}) {
     refuseReservedName(path);
     await this.space.ensureRoom(options.expectedLength ?? 0, `The upload of '${path.path}'`);
-    this.inFlight.files++;
-    let staged = 0;
+    const flight = this.inFlight.takeOff(true);
     const { expectedLength: expected, signal } = options;
     try {
       const written = await this.blobs.writeBlob(body, {
         signal,
         length: expected === undefined ? undefined : { expected, mismatch: wrongLength(expected) },
-        onBytes: (count) => {
-          staged += count;
-          this.inFlight.bytes += count;
-        },
+        onBytes: flight.add,
       });
       try {
         options.signal?.throwIfAborted();
@@ -136,8 +127,7 @@ export class ImageStore {
         throw error;
       }
     } finally {
-      this.inFlight.files--;
-      this.inFlight.bytes -= staged;
+      flight.land();
     }
   }
 

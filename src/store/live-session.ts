@@ -40,6 +40,8 @@ export class LiveSession {
   loaded: Promise<void> = Promise.resolve();
   /** Removal of a staging file whose first chunks all failed; later chunks write after it. */
   discarding: Promise<void> = Promise.resolve();
+  /** A chunk in flight already counts the staging file of a session with no row yet. */
+  fileInFlight = false;
 
   /**
    * Decides synchronously, so no other chunk can slip in between: a chunk inside a received

@@ -7,6 +7,7 @@ import { errors } from '../errors.ts';
 import { formatRange, formatRanges, missingRanges, rangeLength } from './byte-ranges.ts';
 import type { GarbageCollector } from './garbage-collector.ts';
 import { type Chunk, LiveSession } from './live-session.ts';
+import type { InFlightBytes } from './in-flight.ts';
 import type { SpaceGuard } from './space-guard.ts';
 import { refuseReservedName, type StorePath } from './store-path.ts';
 
@@ -44,7 +45,7 @@ export class UploadSessions {
     private readonly garbage: GarbageCollector,
     private readonly log: Logger,
     readonly options: UploadSessionOptions = DEFAULT_UPLOAD_SESSION_OPTIONS,
-    private readonly space?: SpaceGuard,
+    private readonly accounting: { space?: SpaceGuard; inFlight?: InFlightBytes } = {},
   ) {}
 
   /** Removes staging files that belong to no open session (a crash before the first ack). */
@@ -100,7 +101,7 @@ export class UploadSessions {
     const { sessionId, range } = chunk;
     this.checkChunkSize(range);
     refuseReservedName(chunk.path);
-    await this.space?.ensureRoom(rangeLength(range), `The chunk ${formatRange(range)}`);
+    await this.accounting.space?.ensureRoom(rangeLength(range), `The chunk ${formatRange(range)}`);
     return this.withSession(sessionId, async (live) => {
       const release = await live.lock.acquire(false, chunk.signal);
       try {
@@ -115,9 +116,17 @@ export class UploadSessions {
           await readBody(body, async () => undefined, options);
           return 'duplicate';
         }
+        // Until the chunk is recorded its bytes are counted in flight; a new session's staging
+        // file counts as a file from its first byte, once however many chunks are arriving.
+        const countsFile = !live.record && !live.fileInFlight;
+        if (countsFile) live.fileInFlight = true;
+        const flight = this.accounting.inFlight?.takeOff(countsFile);
         try {
           await live.discarding;
-          await this.staging.writeChunk(sessionId, chunk.fileSize, range.start, body, options);
+          await this.staging.writeChunk(sessionId, chunk.fileSize, range.start, body, {
+            ...options,
+            onBytes: flight?.add,
+          });
           live.record = await this.catalog.uploadSessions.recordChunk(
             live.record ?? live.claim!,
             range,
@@ -135,6 +144,8 @@ export class UploadSessions {
           }
           throw error;
         } finally {
+          flight?.land();
+          if (countsFile) live.fileInFlight = false;
           decision.finish();
         }
       } finally {
