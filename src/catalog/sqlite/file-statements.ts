@@ -2,15 +2,8 @@ import type Database from 'better-sqlite3';
 import type { FileRecord, FolderRecord, UsageCategory } from '../catalog.ts';
 import { SEPARATOR } from '../../store/store-path.ts';
 
-export interface FileRow {
-  key: string;
-  path: string;
-  size: number;
-  version: number;
-  modified: number;
-  blob: string;
-  category: UsageCategory;
-}
+/** A file row is the record plus the usage category its counters go to. */
+export type FileRow = FileRecord & { category: UsageCategory };
 
 export interface FolderRow {
   key: string;

@@ -64,6 +64,7 @@ async function copyContent({ store, request, reply, signal }: OperationContext) 
       `SkipFiles must be an array of file names, not ${JSON.stringify(skipFiles)}`,
     );
   }
+  // Validated for its type only: as in the native store, the marker rule applies regardless.
   booleanProperty(body, 'CheckMarkFile');
   const flagName = stringProperty(body, 'CopyFlag') ?? 'Overwrite';
   const flag = COPY_FLAGS[flagName.toLowerCase()];
